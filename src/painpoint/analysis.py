@@ -70,6 +70,6 @@ class Analyzer(Protocol):
 
     name: str
 
-    def analyze(self, persona: Persona, text: str, context: str = "") -> TurnAnalysis:
-        """Classify `text`; `context` is the manager's previous line, for follow-ups."""
+    def analyze(self, persona: Persona, text: str, last_topic: str | None = None) -> TurnAnalysis:
+        """Classify `text`; `last_topic` is the pain point the manager spoke about last, for follow-ups."""
         ...

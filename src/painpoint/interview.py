@@ -1,0 +1,161 @@
+"""One interview in progress: analyzer, engine and voice wired together, recorded in a transcript.
+
+This is the only place the three meet. Adapters (the CLI, the Chainlit app) hold an :class:`Interview` and call
+:meth:`Interview.respond`; they never touch the rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from painpoint.analysis import Analyzer
+from painpoint.engine import Engine, InterviewState, Phase, TurnPlan
+from painpoint.errors import EmptyMessageError, MessageTooLongError
+from painpoint.guards import leaks
+from painpoint.persona import Connection, Difficulty, Persona
+from painpoint.rules import EngineRules
+from painpoint.tokens import TokenCounter
+from painpoint.transcript import Fallback, RevealRecord, Transcript, TranscriptState, Turn
+from painpoint.voice import PublicPersona, TokenSink, Voice, VoiceReply, VoiceRequest
+
+
+class Interview:
+    """A candidate talking with one manager."""
+
+    def __init__(
+        self,
+        persona: Persona,
+        rules: EngineRules,
+        analyzer: Analyzer,
+        voice: Voice,
+        counter: TokenCounter,
+        *,
+        difficulty: Difficulty | None = None,
+        connection: Connection | None = None,
+        max_message_tokens: int = 400,
+        window_turns: int = 6,
+        seed: int = 0,
+        extra_settings: dict[str, Any] | None = None,
+    ) -> None:
+        self.persona = persona
+        self.public = PublicPersona.of(persona)
+        self.analyzer = analyzer
+        self.voice = voice
+        self.counter = counter
+        self.max_message_tokens = max_message_tokens
+        self.window_turns = window_turns
+        self.engine = Engine(persona, rules, difficulty, seed)
+        self.connection = connection or persona.connection
+        self.state: InterviewState | None = None
+        self.transcript = Transcript(
+            persona=persona.id,
+            persona_version=persona.version,
+            settings={
+                "difficulty": self.engine.difficulty.value,
+                "connection": self.connection.value,
+                "voice": voice.name,
+                "analyzer": analyzer.name,
+                "seed": seed,
+                "window_turns": window_turns,
+                **(extra_settings or {}),
+            },
+        )
+
+    @property
+    def ended(self) -> bool:
+        """True once the manager has agreed to a next step."""
+        return self.state is not None and self.state.phase is Phase.ENDED
+
+    def open(self, on_token: TokenSink | None = None) -> Turn:
+        """The manager's opening line. Call once, before the first candidate message."""
+        if self.state is not None:
+            raise RuntimeError("the interview has already opened")
+        state, plan = self.engine.start(self.connection)
+        reply = self._say(plan, "", on_token)
+        self.state = state
+        return self._record_manager(plan, reply, state)
+
+    def check_message(self, text: str) -> str:
+        """Validate a candidate message before anything is sent.
+
+        Raises:
+            EmptyMessageError: for an empty or blank message.
+            MessageTooLongError: for one over the token limit, with its count.
+        """
+        cleaned = "".join(ch for ch in text if ch.isprintable() or ch in "\n\t").strip()
+        if not cleaned:
+            raise EmptyMessageError()
+        # Count a bounded prefix first so a megabyte of text is refused without tokenising all of it.
+        limit = self.max_message_tokens
+        if len(cleaned) > limit * 12:
+            raise MessageTooLongError(self.counter.count(cleaned[: limit * 40]) + _estimate(cleaned[limit * 40 :]), limit)
+        tokens = self.counter.count(cleaned)
+        if tokens > limit:
+            raise MessageTooLongError(tokens, limit)
+        return cleaned
+
+    def respond(self, text: str, on_token: TokenSink | None = None) -> Turn:
+        """Answer one candidate message and record both turns.
+
+        Nothing is recorded unless the manager's reply succeeds, so on any error the caller still holds the
+        message and can send it again.
+
+        Raises:
+            EmptyMessageError, MessageTooLongError: for a message that can't be sent.
+            ModelUnavailableError: when the model endpoint fails.
+        """
+        if self.state is None:
+            self.open()
+        assert self.state is not None
+        message = self.check_message(text)
+        analysis = self.analyzer.analyze(self.persona, message, self.state.last_topic)
+        step = self.engine.step(self.state, analysis)
+        reply = self._say(step.plan, message, on_token)
+        self.transcript.turns.append(Turn(speaker="candidate", text=message, analysis=analysis))
+        self.state = step.state
+        return self._record_manager(step.plan, reply, step.state)
+
+    def _say(self, plan: TurnPlan, message: str, on_token: TokenSink | None) -> VoiceReply:
+        request = VoiceRequest(self.public, plan, message, self._window())
+        reply = self.voice.speak(request, on_token)
+        if reply.fallback is None and leaks(reply.text, self._locked_lines(plan)):
+            # The voice never saw locked lines, so this can only be a coincidence; still, say the authored line.
+            reply = VoiceReply(
+                plan.text,
+                reply.voice,
+                Fallback(reason="overlaps a line that is still locked", raw=reply.text),
+                reply.prompt_tokens,
+                reply.first_token_seconds,
+            )
+        return reply
+
+    def _locked_lines(self, plan: TurnPlan) -> list[str]:
+        unlocked = set(plan.revealed)
+        return [line for pain in self.persona.pain_points for line in pain.levels if line not in unlocked]
+
+    def _window(self) -> list[tuple[str, str]]:
+        if self.window_turns == 0:
+            return []
+        return [(t.speaker, t.text) for t in self.transcript.turns[-self.window_turns :]]
+
+    def _record_manager(self, plan: TurnPlan, reply: VoiceReply, state: InterviewState) -> Turn:
+        turn = Turn(
+            speaker="manager",
+            text=reply.text,
+            revealed=[RevealRecord(pain_point=plan.reveal.pain_point, level=plan.reveal.level)] if plan.reveal else [],
+            intent=plan.intent.value,
+            voice=reply.voice,
+            fallback=reply.fallback,
+            trust=state.trust,
+            prompt_tokens=reply.prompt_tokens,
+        )
+        self.transcript.turns.append(turn)
+        self.transcript.state = TranscriptState(
+            trust=state.trust, pain_points=dict(state.levels), phase=state.phase.value
+        )
+        return turn
+
+
+def _estimate(text: str) -> int:
+    # About four characters a token in English: close enough to report the size of a huge message.
+    return len(text) // 4

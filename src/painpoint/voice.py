@@ -1,0 +1,256 @@
+"""The manager's voice: the same engine plan, said by the persona's authored lines or by an LLM.
+
+An LLM voice gets a :class:`PublicPersona` and a :class:`~painpoint.engine.TurnPlan`, never the
+:class:`~painpoint.persona.Persona` itself, so what is still hidden is not in its reach.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Protocol
+
+import yaml
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel, ConfigDict
+
+from painpoint.engine import Intent, TurnPlan
+from painpoint.errors import ModelUnavailableError
+from painpoint.guards import Allowed, check_reply
+from painpoint.loader import validate_data
+from painpoint.persona import Persona, Strict
+from painpoint.prompts import load_prompt
+from painpoint.resources import data_dir
+from painpoint.tokens import TokenCounter
+from painpoint.transcript import Fallback
+
+OPENING_CUE = "(The candidate has just walked in and sat down.)"
+
+
+class PublicPersona(BaseModel):
+    """What anyone may know about the manager: no pain points, no fluff marks, no authored answers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    title: str
+    company: str
+    company_sells: str
+    role: str
+    personality: str
+    speaking_style: str
+    job_ad: str
+
+    @classmethod
+    def of(cls, persona: Persona) -> PublicPersona:
+        """The public view of a persona."""
+        ad = "\n".join([persona.job_ad.title, persona.job_ad.summary, *(f"- {i.text}" for i in persona.job_ad.items)])
+        return cls(
+            name=persona.name,
+            title=persona.title,
+            company=persona.company.name,
+            company_sells=persona.company.sells,
+            role=persona.role,
+            personality=persona.personality,
+            speaking_style=persona.speaking_style,
+            job_ad=ad,
+        )
+
+    @property
+    def text(self) -> str:
+        """All public fields as one text (what the guards accept facts from)."""
+        return "\n".join(self.model_dump().values())
+
+
+@dataclass(frozen=True)
+class VoiceRequest:
+    """Everything a voice gets for one reply."""
+
+    persona: PublicPersona
+    plan: TurnPlan
+    candidate: str
+    history: list[tuple[str, str]] = field(default_factory=list)
+    """Recent turns as (speaker, text), oldest first, already windowed."""
+
+
+@dataclass
+class VoiceReply:
+    """What the manager said, and how."""
+
+    text: str
+    voice: str
+    fallback: Fallback | None = None
+    prompt_tokens: int | None = None
+    first_token_seconds: float | None = None
+
+
+TokenSink = Callable[[str], None]
+
+
+class Voice(Protocol):
+    """Turns a plan into the manager's words."""
+
+    name: str
+
+    def speak(self, request: VoiceRequest, on_token: TokenSink | None = None) -> VoiceReply:
+        """Say the plan; `on_token` receives text as it is produced."""
+        ...
+
+
+class ScriptedVoice:
+    """The persona's authored lines, exactly. Offline, deterministic, instant."""
+
+    name = "scripted"
+
+    def speak(self, request: VoiceRequest, on_token: TokenSink | None = None) -> VoiceReply:
+        """Say the authored line."""
+        if on_token is not None:
+            on_token(request.plan.text)
+        return VoiceReply(text=request.plan.text, voice=self.name)
+
+
+class Instructions(Strict):
+    """One instruction per intent, from `prompts/manager_instructions.yaml`."""
+
+    greet: str
+    small_talk: str
+    reveal: str
+    role: str
+    ad_item: str
+    deflect: str
+    follow_up: str
+    redirect: str
+    acknowledge: str
+    nothing_more: str
+    refuse: str
+    close_accept: str
+    close_hesitant: str
+    wrap_up: str
+
+    def for_intent(self, intent: Intent) -> str:
+        """The instruction for an engine intent."""
+        return str(getattr(self, intent.value))
+
+
+@lru_cache(maxsize=1)
+def load_instructions() -> Instructions:
+    """The shipped per-intent instructions."""
+    path = data_dir("prompts") / "manager_instructions.yaml"
+    return validate_data(Instructions, yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
+
+
+def build_messages(request: VoiceRequest) -> list[BaseMessage]:
+    """The chat prompt for one manager reply: public persona, revealed lines, this turn's line, recent talk."""
+    persona = request.persona
+    system = load_prompt("manager").render(
+        name=persona.name,
+        title=persona.title,
+        company=persona.company,
+        company_sells=persona.company_sells,
+        role=persona.role,
+        personality=persona.personality,
+        speaking_style=persona.speaking_style,
+        job_ad=persona.job_ad,
+        revealed="\n".join(f"- {line}" for line in request.plan.revealed) or "- (nothing yet)",
+        instruction=load_instructions().for_intent(request.plan.intent),
+        line=request.plan.text,
+    )
+    messages: list[BaseMessage] = [SystemMessage(system)]
+    for speaker, text in request.history:
+        messages.append(HumanMessage(text) if speaker == "candidate" else AIMessage(text))
+    messages.append(HumanMessage(request.candidate or OPENING_CUE))
+    return messages
+
+
+class ChatVoice:
+    """An LLM says the plan in character; guards check the reply; a failing reply falls back to the authored line."""
+
+    def __init__(
+        self,
+        model: BaseChatModel,
+        name: str,
+        counter: TokenCounter,
+        max_prompt_tokens: int = 3000,
+    ) -> None:
+        self.model = model
+        self.name = name
+        self.counter = counter
+        self.max_prompt_tokens = max_prompt_tokens
+
+    def prompt_for(self, request: VoiceRequest) -> tuple[list[BaseMessage], int]:
+        """The messages to send, trimmed to the token budget by dropping the oldest turns."""
+        history = list(request.history)
+        while True:
+            messages = build_messages(VoiceRequest(request.persona, request.plan, request.candidate, history))
+            tokens = sum(self.counter.count(str(m.content)) + 4 for m in messages)
+            if tokens <= self.max_prompt_tokens or not history:
+                return messages, tokens
+            history = history[1:]
+
+    def speak(self, request: VoiceRequest, on_token: TokenSink | None = None) -> VoiceReply:
+        """Stream the model's reply, check it, and fall back to the authored line when a guard fails."""
+        messages, tokens = self.prompt_for(request)
+        allowed = Allowed(
+            line=request.plan.text,
+            revealed="\n".join(request.plan.revealed),
+            public=request.persona.text,
+            conversation="\n".join([request.candidate, *(text for _, text in request.history)]),
+            previous_replies=tuple(text for speaker, text in request.history if speaker == "manager"),
+        )
+        started = time.perf_counter()
+        first_token: float | None = None
+        chunks: list[str] = []
+        try:
+            for piece in self._stream(messages):
+                if first_token is None:
+                    first_token = time.perf_counter() - started
+                chunks.append(piece)
+                if on_token is not None:
+                    on_token(piece)
+        except ModelUnavailableError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any client failure becomes one clear, user-facing error
+            raise ModelUnavailableError(describe_model_error(exc)) from exc
+        raw = "".join(chunks).strip()
+        verdict = check_reply(raw, allowed)
+        if verdict.ok:
+            return VoiceReply(raw, self.name, prompt_tokens=tokens, first_token_seconds=first_token)
+        return VoiceReply(
+            request.plan.text,
+            self.name,
+            fallback=Fallback(reason=verdict.reason, raw=raw),
+            prompt_tokens=tokens,
+            first_token_seconds=first_token,
+        )
+
+    def _stream(self, messages: list[BaseMessage]) -> Iterator[str]:
+        for chunk in self.model.stream(messages):
+            content = chunk.content
+            if isinstance(content, str):
+                if content:
+                    yield content
+            else:
+                yield "".join(part if isinstance(part, str) else str(part.get("text", "")) for part in content)
+
+
+def describe_model_error(exc: BaseException) -> str:
+    """A sentence a candidate can act on, for any failure of a model client."""
+    kind = type(exc).__name__
+    detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    if "Connection" in kind or "connect" in detail.lower():
+        return f"The model endpoint can't be reached ({detail or kind}). Check that it is running, then retry."
+    if "Timeout" in kind or "timed out" in detail.lower():
+        return "The model endpoint did not answer in time. Retry, or raise `request_timeout` in the settings."
+    if "RateLimit" in kind:
+        return "The model endpoint is rate-limiting requests (HTTP 429). Wait a moment, then retry."
+    if "Authentication" in kind or "PermissionDenied" in kind:
+        return "The model endpoint refused the API key (check OPENAI_API_KEY)."
+    if "NotFound" in kind:
+        return f"The model endpoint does not know that model ({detail or kind}). Check the model name."
+    status = getattr(exc, "status_code", None)
+    if status:
+        return f"The model endpoint failed with HTTP {status}. Retry in a moment."
+    return f"The model failed: {kind}{': ' + detail if detail else ''}. Retry, or switch to the scripted voice."
