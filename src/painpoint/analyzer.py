@@ -37,7 +37,8 @@ _OPENERS = r"^(?:(?:so|and|but|also|okay|ok|well|great|right|now|then|sure|thank
 _OPEN_START = _rx(
     _OPENERS + r"(?:what|how|why|which|where|who|when)\b",
     _OPENERS + r"(?:tell me|walk me|talk me|describe|explain|share|help me understand|paint me|give me a sense)\b",
-    _OPENERS + r"(?:can|could|would|will) you (?:please )?(?:tell|walk|talk|describe|explain|share|elaborate|expand|say more|paint|give me|help me understand)\b",
+    _OPENERS
+    + r"(?:can|could|would|will) you (?:please )?(?:tell|walk|talk|describe|explain|share|elaborate|expand|say more|paint|give me|help me understand)\b",
     _OPENERS + r"i(?:'d| would) (?:love|like) to (?:hear|know|understand|learn)\b",
     _OPENERS + r"i'?m (?:curious|interested|wondering)\b",
     r"\b(?:say more|go on|in what way|how so|for example\?)",
@@ -129,6 +130,7 @@ _REFERS_BACK = _rx(
     r"^(?:why|how so|how come|go on|say more|tell me more|and then|what happened)\??$",
     r"\b(?:tell me more|say more|more about that|dig into that|unpack that|elaborate|expand on that|what do you mean|why is that|how did that|what caused that|what happened)\b",
 )
+_ANAPHORA = frozenset({"that", "this", "it", "those", "them", "these", "that's", "it's"})
 _FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "i'm", "i've", "i'd", "i'll"})
 _SECOND_PERSON = frozenset({"you", "your", "yours", "yourself", "you're", "you've", "you'd", "you'll", "we", "our"})
 
@@ -231,7 +233,7 @@ class OfflineAnalyzer:
     def __init__(
         self,
         rules: AnalyzerRules | None = None,
-        embedder: Embedder | None | bool = True,
+        embedder: Embedder | bool | None = True,
         ad_threshold: float = 0.5,
     ) -> None:
         """Build an analyzer.
@@ -283,7 +285,7 @@ class OfflineAnalyzer:
 
         index = self._index(persona)
         targets = [] if next_step or manipulation else self._targets(index, text, small_talk, role_like)
-        if not targets and last_topic and act is Act.QUESTION and _REFERS_BACK.search(lowered):
+        if not targets and last_topic and act is Act.QUESTION and self._refers_back(lowered, tokens):
             targets = [last_topic]
         ad_scores = self._lexical(index.ads, index.idf, text)
         ad_items = [aid for aid, score in ad_scores.items() if score >= self.ad_threshold]
@@ -307,6 +309,11 @@ class OfflineAnalyzer:
             words=len(tokens),
             source=self.name,
         )
+
+    @staticmethod
+    def _refers_back(lowered: str, tokens: list[str]) -> bool:
+        # "What happens if that doesn't get fixed?" points at what the manager just said.
+        return bool(_REFERS_BACK.search(lowered)) or (len(tokens) <= 14 and bool(_ANAPHORA & set(tokens)))
 
     def scores(self, persona: Persona, text: str) -> dict[str, float]:
         """The combined score of each pain point for a turn (for inspection and tests)."""

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from painpoint.analysis import Act, Focus, Form, TurnAnalysis
 from painpoint.persona import Connection, Difficulty, PainKind, Persona
 from painpoint.rules import EngineRules
+from painpoint.text import content_stems
 
 
 class Phase(StrEnum):
@@ -154,8 +155,15 @@ class Engine:
         )
         return state, self._plan(state, _Decision(Intent.GREET, "interview opens"))
 
-    def step(self, state: InterviewState, analysis: TurnAnalysis) -> Step:
-        """Decide the manager's reply to one analysed candidate turn; returns the plan and the new state."""
+    def step(self, state: InterviewState, analysis: TurnAnalysis, message: str = "") -> Step:
+        """Decide the manager's reply to one analysed candidate turn; returns the plan and the new state.
+
+        Args:
+            state: The state before the turn (left unchanged).
+            analysis: How the candidate's turn was read.
+            message: What the candidate said: among unused lines of a category, the one that shares the most
+                words with it is chosen, so "how was your weekend?" gets the line about the weekend.
+        """
         changes = self.rules.trust_changes
         new = state.model_copy(deep=True)
         new.turn += 1
@@ -180,7 +188,7 @@ class Engine:
         new.last_topic = decision.topic
         if decision.intent is Intent.CLOSE_ACCEPT:
             new.phase = Phase.ENDED
-        plan = self._plan(new, decision)
+        plan = self._plan(new, decision, message)
         return Step(plan=plan, state=new, trust_delta=round(delta, 4))
 
     # -- decisions -------------------------------------------------------------------------------------
@@ -278,8 +286,8 @@ class Engine:
 
     # -- lines -----------------------------------------------------------------------------------------
 
-    def _plan(self, state: InterviewState, decision: _Decision) -> TurnPlan:
-        lines, keys = self._lines_for(state, decision)
+    def _plan(self, state: InterviewState, decision: _Decision, message: str = "") -> TurnPlan:
+        lines, keys = self._lines_for(state, decision, message)
         state.used_lines.extend(keys)
         return TurnPlan(
             intent=decision.intent,
@@ -290,14 +298,14 @@ class Engine:
             note=decision.note,
         )
 
-    def _lines_for(self, state: InterviewState, decision: _Decision) -> tuple[list[str], list[str]]:
+    def _lines_for(self, state: InterviewState, decision: _Decision, message: str) -> tuple[list[str], list[str]]:
         if decision.reveal is not None:
             pain = self.persona.pain_point(decision.reveal.pain_point)
             return [pain.levels[decision.reveal.level - 1]], [f"pain:{pain.id}:{decision.reveal.level}"]
         if decision.ad_item is not None:
             item = self.persona.ad_item(decision.ad_item)
             return [item.answer], [f"ad:{item.id}"]
-        line, key = self._pick(state, _CATEGORY[decision.intent])
+        line, key = self._pick(state, _CATEGORY[decision.intent], message)
         lines, keys = [line], [key]
         if decision.intent is Intent.CLOSE_HESITANT:
             objection, objection_key = self._least_recent(state, "objections", self.persona.objections)
@@ -305,10 +313,10 @@ class Engine:
             keys.append(objection_key)
         return lines, keys
 
-    def _pick(self, state: InterviewState, category: str) -> tuple[str, str]:
-        """The next unused line of a category; when it runs dry, an unused neutral line; else the oldest."""
+    def _pick(self, state: InterviewState, category: str, message: str = "") -> tuple[str, str]:
+        """The best unused line of a category; when it runs dry, an unused neutral line; else the oldest."""
         options: list[str] = getattr(self.persona.lines, category)
-        found = self._unused(state, category, options)
+        found = self._unused(state, category, options, message)
         if found is None and category in _BORROWS:
             for other in _NEUTRAL:
                 found = self._unused(state, other, getattr(self.persona.lines, other))
@@ -320,12 +328,17 @@ class Engine:
         # The seed rotates where each category starts, so a retry of the same scenario sounds different.
         return [(self.seed + i) % count for i in range(count)]
 
-    def _unused(self, state: InterviewState, category: str, options: list[str]) -> tuple[str, str] | None:
+    def _unused(
+        self, state: InterviewState, category: str, options: list[str], message: str = ""
+    ) -> tuple[str, str] | None:
         used = set(state.used_lines)
-        for i in self._order(len(options)):
-            if f"{category}:{i}" not in used:
-                return options[i], f"{category}:{i}"
-        return None
+        free = [i for i in self._order(len(options)) if f"{category}:{i}" not in used]
+        if not free:
+            return None
+        said = set(content_stems(message))
+        # max() keeps the first of equals, so with nothing in common the seeded order decides.
+        best = max(free, key=lambda i: len(said & set(content_stems(options[i]))))
+        return options[best], f"{category}:{best}"
 
     def _least_recent(self, state: InterviewState, category: str, options: list[str]) -> tuple[str, str]:
         found = self._unused(state, category, options)

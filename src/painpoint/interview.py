@@ -88,7 +88,9 @@ class Interview:
         # Count a bounded prefix first so a megabyte of text is refused without tokenising all of it.
         limit = self.max_message_tokens
         if len(cleaned) > limit * 12:
-            raise MessageTooLongError(self.counter.count(cleaned[: limit * 40]) + _estimate(cleaned[limit * 40 :]), limit)
+            raise MessageTooLongError(
+                self.counter.count(cleaned[: limit * 40]) + _estimate(cleaned[limit * 40 :]), limit
+            )
         tokens = self.counter.count(cleaned)
         if tokens > limit:
             raise MessageTooLongError(tokens, limit)
@@ -109,7 +111,7 @@ class Interview:
         assert self.state is not None
         message = self.check_message(text)
         analysis = self.analyzer.analyze(self.persona, message, self.state.last_topic)
-        step = self.engine.step(self.state, analysis)
+        step = self.engine.step(self.state, analysis, message)
         reply = self._say(step.plan, message, on_token)
         self.transcript.turns.append(Turn(speaker="candidate", text=message, analysis=analysis))
         self.state = step.state

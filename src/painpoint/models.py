@@ -132,9 +132,9 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
         return ChatOpenAI(
             model=settings.model,
             base_url=settings.base_url,
-            api_key=key,  # type: ignore[arg-type]
+            api_key=key,
             temperature=settings.temperature,
-            max_tokens=settings.max_reply_tokens,  # type: ignore[call-arg]
+            max_tokens=settings.max_reply_tokens,
             timeout=settings.request_timeout,
             max_retries=settings.max_retries,
             streaming=True,

@@ -12,8 +12,6 @@ from painpoint.persona import Connection, Difficulty, Strict
 from painpoint.resources import data_dir
 
 
-
-
 class TrustChanges(Strict):
     """How much one candidate turn moves the manager's trust."""
 

@@ -8,15 +8,18 @@ _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are aren't as at be because been before being
-    below between both but by can could did didn't do does doesn't doing don't down during each few for from
-    further had has have having he her here hers herself him himself his how i i'd i'll i'm i've if in into is
-    isn't it it's its itself just let's me more most my myself no nor not now of off on once only or other our
-    ours ourselves out over own same she should so some such than that that's the their theirs them themselves
-    then there there's these they they're this those through to too under until up very was wasn't we we're
-    we've were what what's when where which while who whom why will with won't would you you'd you'll you're
-    you've your yours yourself yourselves yes okay ok oh well really actually maybe get got like kind sort
-    thing things lot much many one two way right just still even tell know think say said go going want""".split()
+    """
+    a about above after again against all also am an and any are aren't as at be because been before
+    being below between both but by can could did didn't do does doesn't doing don't down during each
+    few for from further had has have having he her here hers herself him himself his how i i'd i'll i'm
+    i've if in into is isn't it it's its itself just let's me more most my myself no nor not now of off
+    on once only or other our ours ourselves out over own same she should so some such than that that's
+    the their theirs them themselves then there there's these they they're this those through to too
+    under until up very was wasn't we we're we've were what what's when where which while who whom why
+    will with won't would you you'd you'll you're you've your yours yourself yourselves yes okay ok oh
+    well really actually maybe get got like kind sort thing things lot much many one two way right just
+    still even tell know think say said go going want
+    """.split()
 )
 
 

@@ -212,7 +212,7 @@ class ChatVoice:
                     on_token(piece)
         except ModelUnavailableError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any client failure becomes one clear, user-facing error
+        except Exception as exc:
             raise ModelUnavailableError(describe_model_error(exc)) from exc
         raw = "".join(chunks).strip()
         verdict = check_reply(raw, allowed)

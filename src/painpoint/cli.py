@@ -1,0 +1,210 @@
+"""The `painpoint` command: personas, chat, and (as they land) grading, the web app and the benchmark."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from painpoint.errors import DataFileError, PainpointError
+from painpoint.library import load_library, resolve_persona
+from painpoint.loader import load_file
+from painpoint.persona import Connection, Difficulty, Persona
+from painpoint.session import build_interview
+
+_DIFFICULTIES = [d.value for d in Difficulty]
+_CONNECTIONS = [c.value for c in Connection]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group()
+@click.version_option(package_name="painpoint")
+def cli() -> None:
+    """Rehearse a job interview as a sales call with a hiring manager who hides pain points."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.group()
+def personas() -> None:
+    """List, validate and describe scenario files."""
+
+
+@personas.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def personas_list(as_json: bool) -> None:
+    """List the personas in the library."""
+    library = load_library()
+    rows = [
+        {
+            "id": p.id,
+            "name": p.name,
+            "title": p.title,
+            "company": p.company.name,
+            "role": p.role,
+            "mode": p.mode.value,
+            "difficulty": p.difficulty.value,
+            "connection": p.connection.value,
+            "context": p.context,
+        }
+        for p in library.personas
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            click.echo(f"{row['id']:<34} {row['mode']:<15} {row['difficulty']:<7} {row['name']}, {row['title']}")
+            click.echo(f"{'':<34} hiring: {row['role']}")
+    for error in library.errors:
+        click.echo(f"skipped {error}", err=True)
+
+
+@personas.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def personas_validate(paths: tuple[Path, ...]) -> None:
+    """Check persona files (the whole library when no PATH is given). Exit 0 when all are valid, 2 otherwise."""
+    from painpoint.library import persona_files
+
+    files = list(paths) or persona_files()
+    if not files:
+        _fail("no persona files found")
+    bad = 0
+    seen: dict[str, Path] = {}
+    for path in files:
+        try:
+            persona = load_file(Persona, path)
+        except DataFileError as exc:
+            bad += 1
+            click.echo(f"FAIL {exc}", err=True)
+            continue
+        if persona.id in seen:
+            bad += 1
+            click.echo(f"FAIL {path}: id: {persona.id!r} is already used by {seen[persona.id]}", err=True)
+            continue
+        seen[persona.id] = path
+        click.echo(f"ok   {path} ({persona.id}: {len(persona.pain_points)} pain points)")
+    click.echo(f"{len(files) - bad} valid, {bad} invalid")
+    if bad:
+        sys.exit(2)
+
+
+@personas.command("schema")
+def personas_schema() -> None:
+    """Print the JSON Schema of a persona file, for editors."""
+    click.echo(json.dumps(Persona.model_json_schema(), indent=2))
+
+
+@cli.command()
+@click.option("--persona", "persona_ref", help="A persona id from the library, or a path to a persona file.")
+@click.option("--difficulty", type=click.Choice(_DIFFICULTIES), help="Default: the persona's.")
+@click.option("--connection", type=click.Choice(_CONNECTIONS), help="Default: the persona's.")
+@click.option("--voice", type=click.Choice(["scripted", "local", "openai"]), help="Default: scripted (offline).")
+@click.option("--model", help="Model name for the openai voice.")
+@click.option("--model-path", type=click.Path(path_type=Path), help="A GGUF chat model for the local voice.")
+@click.option("--analyzer", type=click.Choice(["offline", "llm"]), help="Default: offline.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Varies the manager's line choice.")
+@click.option("--json", "as_json", is_flag=True, help="Print the transcript as JSON at the end.")
+def chat(
+    persona_ref: str | None,
+    difficulty: str | None,
+    connection: str | None,
+    voice: str | None,
+    model: str | None,
+    model_path: Path | None,
+    analyzer: str | None,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """Hold an interview in the terminal. Piped input is read as one candidate message per line."""
+    interactive = sys.stdin.isatty()
+    try:
+        if persona_ref is None:
+            if not interactive:
+                _fail("--persona is required when input is piped (see `painpoint personas list`)")
+            persona_ref = _pick_persona()
+        persona = resolve_persona(persona_ref)
+        interview = build_interview(
+            persona,
+            overrides={"voice": voice, "model": model, "model_path": model_path, "analyzer": analyzer},
+            difficulty=Difficulty(difficulty) if difficulty else None,
+            connection=Connection(connection) if connection else None,
+            seed=seed,
+        )
+    except PainpointError as exc:
+        _fail(str(exc))
+        return
+    out = sys.stderr if as_json else sys.stdout
+
+    def say(who: str, text: str) -> None:
+        click.echo(f"{who}: {text}", file=out)
+
+    if interactive and not as_json:
+        click.echo(
+            f"{persona.name}, {persona.title}, {persona.company.name}. You are interviewing for: {persona.role}."
+        )
+        click.echo(f"{persona.context}\nType your lines; an empty line or Ctrl-D ends the interview.\n")
+    try:
+        opening = interview.open()
+    except PainpointError as exc:
+        _fail(str(exc))
+        return
+    say(persona.name, opening.text)
+    failures = 0
+    for message in _messages(interactive):
+        if interactive and not message.strip():
+            break
+        if not message.strip():
+            continue
+        try:
+            reply = interview.respond(message)
+        except PainpointError as exc:
+            failures += 1
+            click.echo(f"[not sent] {exc}", err=True)
+            if interactive:
+                click.echo("Your message was kept; press Enter on an empty line to quit or type it again.", err=True)
+            continue
+        if not interactive:
+            say("You", message.strip())
+        say(persona.name, reply.text)
+        if interview.ended and interactive:
+            click.echo("(The manager has agreed to a next step. Press Enter to finish.)")
+    if as_json:
+        click.echo(interview.transcript.model_dump_json(indent=2, exclude_none=True))
+    if failures and not interactive:
+        sys.exit(1)
+
+
+def _messages(interactive: bool) -> Any:
+    if interactive:
+        while True:
+            try:
+                yield input("You: ")
+            except EOFError:
+                return
+    else:
+        for line in sys.stdin:
+            yield line.rstrip("\n")
+
+
+def _pick_persona() -> str:
+    library = load_library()
+    for number, persona in enumerate(library.personas, 1):
+        click.echo(f"{number:>2}. {persona.name}, {persona.title} at {persona.company.name}: {persona.role}")
+    choice = click.prompt("Pick a scenario", type=click.IntRange(1, len(library.personas)))
+    return library.personas[choice - 1].id
+
+
+def main() -> None:
+    """Entry point."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()
