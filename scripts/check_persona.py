@@ -5,11 +5,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-import yaml  # noqa: E402
+import yaml
 
-from painpoint.errors import DataFileError  # noqa: E402
-from painpoint.loader import load_file  # noqa: E402
-from painpoint.persona import Persona  # noqa: E402
+from painpoint.errors import DataFileError
+from painpoint.loader import load_file
+from painpoint.persona import Persona
 
 ok = True
 for arg in sys.argv[1:]:
@@ -23,7 +23,17 @@ for arg in sys.argv[1:]:
                 assert set(u) <= {"text", "pain_point", "form", "kind"}, (i, u)
                 assert u["pain_point"] is None or u["pain_point"] in ids, (i, u)
                 assert u["form"] in {"open", "closed", "statement"}, (i, u)
-                assert u["kind"] in {"discovery", "generic_needs", "small_talk", "about_self", "fluff", "role", "next_step", "manipulation", "tie_in"}, (i, u)
+                assert u["kind"] in {
+                    "discovery",
+                    "generic_needs",
+                    "small_talk",
+                    "about_self",
+                    "fluff",
+                    "role",
+                    "next_step",
+                    "manipulation",
+                    "tie_in",
+                }, (i, u)
             print(f"{path}: ok, {len(data['utterances'])} utterances")
         else:
             p = load_file(Persona, path)

@@ -36,6 +36,7 @@ class Intent(StrEnum):
     ROLE = "role"
     AD_ITEM = "ad_item"
     DEFLECT = "deflect"
+    GUARDED = "guarded"
     FOLLOW_UP = "follow_up"
     REDIRECT = "redirect"
     ACKNOWLEDGE = "acknowledge"
@@ -52,6 +53,7 @@ _CATEGORY = {
     Intent.SMALL_TALK: "small_talk",
     Intent.ROLE: "role_overview",
     Intent.DEFLECT: "deflections",
+    Intent.GUARDED: "guarded",
     Intent.FOLLOW_UP: "follow_up_requests",
     Intent.REDIRECT: "redirects",
     Intent.ACKNOWLEDGE: "acknowledgements",
@@ -64,7 +66,15 @@ _CATEGORY = {
 # When a category runs dry, the manager borrows from these neutral ones rather than repeat itself...
 _NEUTRAL = ("deflections", "acknowledgements", "follow_up_requests", "role_overview")
 # ...except where only a line of the category itself makes sense.
-_BORROWS = {"small_talk", "deflections", "follow_up_requests", "redirects", "acknowledgements", "nothing_more"}
+_BORROWS = {
+    "small_talk",
+    "deflections",
+    "guarded",
+    "follow_up_requests",
+    "redirects",
+    "acknowledgements",
+    "nothing_more",
+}
 
 
 class Reveal(BaseModel):
@@ -216,8 +226,10 @@ class Engine:
             return self._vague(state, analysis)
         if analysis.role_question:
             return _Decision(Intent.ROLE, "question about the role")
+        if analysis.act is Act.QUESTION and analysis.form is Form.OPEN:
+            return _Decision(Intent.FOLLOW_UP, "open question that goes after nothing specific")
         if analysis.act is Act.QUESTION:
-            return _Decision(Intent.DEFLECT, "question that goes after nothing specific")
+            return _Decision(Intent.DEFLECT, "closed question that goes after nothing specific")
         if analysis.focus is Focus.CANDIDATE or analysis.past_employer:
             return _Decision(
                 Intent.REDIRECT,
@@ -248,7 +260,8 @@ class Engine:
         elif rules.follow_up_from_level is not None and current >= rules.follow_up_from_level and not followed_up:
             return _Decision(Intent.FOLLOW_UP, f"{pain.id}: wants a follow-up before going deeper")
         if state.trust < self._trust_needed(pain.kind, wanted):
-            return _Decision(Intent.DEFLECT, f"{pain.id}: trust too low for level {wanted}")
+            intent = Intent.GUARDED if analysis.form is Form.OPEN else Intent.DEFLECT
+            return _Decision(intent, f"{pain.id}: trust too low for level {wanted}")
         return _Decision(Intent.REVEAL, f"{pain.id} to level {wanted}", reveal=Reveal(pain_point=pain.id, level=wanted))
 
     def _vague(self, state: InterviewState, analysis: TurnAnalysis) -> _Decision:
@@ -256,14 +269,17 @@ class Engine:
         if analysis.form is not Form.OPEN and rules.closed_question_max_level < 1:
             return _Decision(Intent.DEFLECT, "vague closed question")
         if not rules.vague_question_hints or state.trust < rules.vague_hint_min_trust:
-            return _Decision(Intent.DEFLECT, "vague question: not enough trust for a hint")
-        for pain in self.persona.pain_points:
-            if state.levels[pain.id] == 0 and state.trust >= self._trust_needed(pain.kind, 1):
+            return _Decision(Intent.GUARDED, "vague question: not enough trust for a hint")
+        hidden = [pain for pain in self.persona.pain_points if state.levels[pain.id] == 0]
+        for pain in hidden:
+            if state.trust >= self._trust_needed(pain.kind, 1):
                 return _Decision(
                     Intent.REVEAL,
                     f"vague question earns a hint of {pain.id}",
                     reveal=Reveal(pain_point=pain.id, level=1),
                 )
+        if hidden:
+            return _Decision(Intent.GUARDED, "vague question: not enough trust for the areas still hidden")
         return _Decision(Intent.FOLLOW_UP, "vague question: every area already hinted")
 
     def _close(self, state: InterviewState) -> _Decision:

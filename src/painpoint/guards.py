@@ -57,11 +57,18 @@ class Allowed:
     public: str
     conversation: str
     previous_replies: tuple[str, ...] = ()
+    must_cover: bool = False
+    """True when this turn's line carries facts the candidate has earned: the reply has to convey them."""
 
     @property
     def source(self) -> str:
-        """Everything the reply may take facts from."""
+        """Everything the reply may take names and numbers from."""
         return "\n".join((self.line, self.revealed, self.public, self.conversation))
+
+    @property
+    def wording(self) -> str:
+        """What the reply's words may come from: the public persona is too broad a vocabulary for that."""
+        return "\n".join((self.line, self.revealed, self.conversation))
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,7 @@ class GuardResult:
     reason: str = ""
 
 
-def check_reply(reply: str, allowed: Allowed, max_novel_ratio: float = 0.5) -> GuardResult:
+def check_reply(reply: str, allowed: Allowed, max_novel_ratio: float = 0.5, min_coverage: float = 0.3) -> GuardResult:
     """Run every guard; the first failure is the reason.
 
     Args:
@@ -80,6 +87,7 @@ def check_reply(reply: str, allowed: Allowed, max_novel_ratio: float = 0.5) -> G
         allowed: What it may say.
         max_novel_ratio: The share of content words that may come from outside the allowed text
             (reacting naturally needs some; inventing facts needs more).
+        min_coverage: When the line must be conveyed, the share of its content words the reply must keep.
     """
     text = reply.strip()
     if len(words(text)) < 2:
@@ -93,7 +101,7 @@ def check_reply(reply: str, allowed: Allowed, max_novel_ratio: float = 0.5) -> G
     repeated = _repetition(text, allowed.previous_replies)
     if repeated:
         return GuardResult(False, repeated)
-    return _supported(text, allowed, max_novel_ratio)
+    return _supported(text, allowed, max_novel_ratio, min_coverage)
 
 
 def _repetition(text: str, previous: tuple[str, ...]) -> str:
@@ -109,7 +117,7 @@ def _repetition(text: str, previous: tuple[str, ...]) -> str:
     return ""
 
 
-def _supported(text: str, allowed: Allowed, max_novel_ratio: float) -> GuardResult:
+def _supported(text: str, allowed: Allowed, max_novel_ratio: float, min_coverage: float) -> GuardResult:
     source = allowed.source
     source_lower = source.lower()
     digits_in_source = {_digits(n) for n in _NUMBER.findall(source)}
@@ -121,8 +129,13 @@ def _supported(text: str, allowed: Allowed, max_novel_ratio: float) -> GuardResu
             if name not in _MONTHS_AND_DAYS and name.lower() not in source_lower:
                 return GuardResult(False, f"names something that is not in the allowed content: {name!r}")
     stems = content_stems(text)
+    if allowed.must_cover:
+        line = set(content_stems(allowed.line))
+        kept = len(line & set(stems)) / len(line) if line else 1.0
+        if kept < min_coverage:
+            return GuardResult(False, f"does not say what it should ({kept:.0%} of the line's words kept)")
     if stems:
-        vocabulary = set(content_stems(source))
+        vocabulary = set(content_stems(allowed.wording))
         novel = [s for s in stems if s not in vocabulary]
         ratio = len(novel) / len(stems)
         if ratio > max_novel_ratio and len(novel) >= 4:

@@ -132,7 +132,11 @@ class Lines(Strict):
     role_overview: list[Line] = Field(
         min_length=3, description="Public answers about the role, the team and the company."
     )
-    deflections: list[Line] = Field(min_length=4, description="Polite non-answers to vague or closed questions.")
+    deflections: list[Line] = Field(min_length=4, description="Polite non-answers to closed questions.")
+    guarded: list[Line] = Field(
+        min_length=3,
+        description="Holding back on a good open question because the candidate has not earned trust yet.",
+    )
     follow_up_requests: list[Line] = Field(
         min_length=3, description="The manager asking the candidate to be more specific."
     )

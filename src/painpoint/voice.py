@@ -121,6 +121,7 @@ class Instructions(Strict):
     role: str
     ad_item: str
     deflect: str
+    guarded: str
     follow_up: str
     redirect: str
     acknowledge: str
@@ -199,6 +200,7 @@ class ChatVoice:
             public=request.persona.text,
             conversation="\n".join([request.candidate, *(text for _, text in request.history)]),
             previous_replies=tuple(text for speaker, text in request.history if speaker == "manager"),
+            must_cover=request.plan.reveal is not None,
         )
         started = time.perf_counter()
         first_token: float | None = None
