@@ -181,6 +181,17 @@ def chat(
         sys.exit(1)
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--quick", is_flag=True, help="Skip the model measurements.")
+def bench(as_json: bool, quick: bool) -> None:
+    """Measure speed, memory and quality on this machine, each figure with its unit."""
+    from painpoint.bench import format_report, run_bench
+
+    report = run_bench(quick=quick)
+    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_report(report))
+
+
 def _messages(interactive: bool) -> Any:
     if interactive:
         while True:

