@@ -182,6 +182,77 @@ def chat(
 
 
 @cli.command()
+@click.argument("transcript_path", metavar="TRANSCRIPT.json", type=click.Path(path_type=Path))
+@click.option("--persona", "persona_ref", help="Persona id or file (default: the transcript's persona).")
+@click.option("--json", "as_json", is_flag=True, help="Print the scorecard as JSON.")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print the debrief as Markdown (the default).")
+@click.option("--judge/--no-judge", default=None, help="Add the LLM judge (needs an OpenAI-compatible endpoint).")
+def grade(transcript_path: Path, persona_ref: str | None, as_json: bool, as_markdown: bool, judge: bool | None) -> None:
+    """Score a transcript: discovery, customer focus and the close, with evidence and a debrief."""
+    from painpoint.debrief import render_debrief
+    from painpoint.grader import load_transcript
+    from painpoint.session import build_grader
+    from painpoint.settings import load_settings
+
+    if as_json and as_markdown:
+        _fail("choose one of --json and --markdown")
+    try:
+        transcript = load_transcript(transcript_path)
+        persona = resolve_persona(persona_ref or transcript.persona)
+        if persona_ref and transcript.persona != persona.id:
+            transcript = transcript.model_copy(update={"persona": persona.id})
+        scorecard = build_grader(load_settings({"judge": judge})).grade(persona, transcript)
+    except PainpointError as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        click.echo(scorecard.model_dump_json(indent=2))
+    else:
+        click.echo(render_debrief(scorecard, persona, transcript))
+
+
+@cli.command()
+@click.option("--persona", "persona_ref", required=True, help="Persona id or file.")
+@click.option("--candidate", type=click.Choice(["strong", "average", "weak"]), required=True)
+@click.option("--difficulty", type=click.Choice(_DIFFICULTIES), help="Default: the persona's.")
+@click.option("--json", "as_json", is_flag=True, help="Print the transcript and its scorecard as JSON.")
+def simulate(persona_ref: str, candidate: str, difficulty: str | None, as_json: bool) -> None:
+    """Self-play: a scripted candidate interviews with the manager, then the grader scores it."""
+    from painpoint.session import build_grader
+    from painpoint.settings import load_settings
+    from painpoint.simulate import Level
+    from painpoint.simulate import simulate as play
+
+    try:
+        persona = resolve_persona(persona_ref)
+        settings = load_settings({"voice": "scripted"})
+        interview = build_interview(
+            persona, settings=settings, difficulty=Difficulty(difficulty) if difficulty else None
+        )
+        transcript = play(interview, Level(candidate))
+        scorecard = build_grader(settings).grade(persona, transcript)
+    except PainpointError as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "transcript": transcript.model_dump(mode="json", exclude_none=True),
+                    "scorecard": scorecard.model_dump(mode="json"),
+                },
+                indent=2,
+            )
+        )
+        return
+    for turn in transcript.turns:
+        who = persona.name if turn.speaker == "manager" else "Candidate"
+        click.echo(f"{who}: {turn.text}")
+    dims = ", ".join(f"{d.value} {v:.0f}" for d, v in scorecard.dimensions.items())
+    click.echo(f"\nOverall {scorecard.overall:.0f}/100 ({dims})")
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--quick", is_flag=True, help="Skip the model measurements.")
 def bench(as_json: bool, quick: bool) -> None:

@@ -6,7 +6,9 @@ from typing import Any
 
 from painpoint.analysis import Analyzer
 from painpoint.analyzer import OfflineAnalyzer
+from painpoint.grader import Grader
 from painpoint.interview import Interview
+from painpoint.judge import Judge
 from painpoint.models import build_chat_model, token_counter
 from painpoint.persona import Connection, Difficulty, Persona
 from painpoint.rules import load_rules
@@ -44,6 +46,22 @@ def shared_offline_analyzer() -> OfflineAnalyzer:
     if _OFFLINE is None:
         _OFFLINE = OfflineAnalyzer()
     return _OFFLINE
+
+
+def build_grader(settings: Settings) -> Grader:
+    """The grader: offline measurements, plus an LLM judge when `judge` is set."""
+    judge = None
+    if settings.judge:
+        judge_settings = settings.model_copy(
+            update={
+                "voice": "openai",
+                "model": settings.judge_model or settings.model,
+                "temperature": 0.0,
+                "max_reply_tokens": 1500,
+            }
+        )
+        judge = Judge(build_chat_model(judge_settings), name=judge_settings.model)
+    return Grader(shared_offline_analyzer(), judge)
 
 
 def build_interview(

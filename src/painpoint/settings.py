@@ -22,6 +22,7 @@ ENVIRONMENT = {
     "PAINPOINT_MODEL": "model",
     "PAINPOINT_MODEL_PATH": "model_path",
     "PAINPOINT_ANALYZER": "analyzer",
+    "PAINPOINT_JUDGE": "judge",
     "PAINPOINT_REQUEST_TIMEOUT": "request_timeout",
 }
 
@@ -33,6 +34,8 @@ class Settings(BaseModel):
 
     voice: VoiceName = Field(default="scripted", description="Who speaks for the manager.")
     analyzer: Literal["offline", "llm"] = Field(default="offline", description="Who reads the candidate's turns.")
+    judge: bool = Field(default=False, description="Add an LLM judge (the openai endpoint) to the offline grader.")
+    judge_model: str | None = Field(default=None, description="Model for the judge; default: `model`.")
     model: str = Field(default="gpt-4o-mini", description="Model name for the openai voice.")
     base_url: str | None = Field(default=None, description="An OpenAI-compatible endpoint; None for OpenAI itself.")
     api_key: SecretStr | None = Field(default=None, description="API key for the endpoint.")

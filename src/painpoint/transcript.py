@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFunctionWrapHandler, field_validator
 
 from painpoint.analysis import TurnAnalysis
 
@@ -33,9 +33,9 @@ class Fallback(BaseModel):
 
 
 class Turn(BaseModel):
-    """One line of the conversation."""
+    """One line of the conversation. Unknown fields are ignored, so transcripts written elsewhere load."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     speaker: Literal["candidate", "manager"]
     text: str
@@ -46,6 +46,15 @@ class Turn(BaseModel):
     fallback: Fallback | None = None
     trust: float | None = Field(default=None, description="Manager turns: the manager's trust after this turn.")
     prompt_tokens: int | None = Field(default=None, description="LLM voices: tokens in the prompt for this turn.")
+
+    @field_validator("analysis", mode="wrap")
+    @classmethod
+    def _analysis_or_none(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> TurnAnalysis | None:
+        # An analysis in another shape (another tool, an older version) is dropped: the grader re-analyses.
+        try:
+            return handler(value)  # type: ignore[no-any-return]
+        except ValidationError:
+            return None
 
 
 class TranscriptState(BaseModel):
