@@ -109,9 +109,7 @@ def render_debrief(scorecard: Scorecard, persona: Persona, transcript: Transcrip
     for criterion in scorecard.criteria:
         evidence = "; ".join(f'turn {e.turn}: "{_quote(e.quote, 90)}"' for e in criterion.evidence[:2]) or "—"
         by = " (judge)" if criterion.source.value == "judge" else ""
-        lines.append(
-            f"| {criterion.title}{by} | {criterion.score}/{criterion.max} | {criterion.reason} | {evidence} |"
-        )
+        lines.append(f"| {criterion.title}{by} | {criterion.score}/{criterion.max} | {criterion.reason} | {evidence} |")
     for missing in scorecard.unscored:
         lines.append(f"| {missing.id} (judge) | unscored | {missing.reason} | — |")
     lines += ["", "## Three things to do next time", ""]

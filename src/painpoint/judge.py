@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -124,8 +125,8 @@ class Judge:
         for _attempt in range(1 + self.retries):
             try:
                 raw, reply = self._ask(messages)
-            except (ValueError, ValidationError) as exc:
-                problem = str(exc).splitlines()[0]
+            except _Unusable as exc:
+                raw, problem = exc.raw, exc.problem
                 log.warning("judge reply unusable (%s); %s", problem, "retrying" if _attempt < self.retries else "")
                 continue
             return self._check(reply, wanted, rubric.scale_max, transcript, raw, prompt)
@@ -134,20 +135,30 @@ class Judge:
         )
 
     def _ask(self, messages: list[BaseMessage]) -> tuple[str, JudgeReply]:
-        """One call: structured output where the model supports it, JSON in plain text otherwise."""
+        """One call: structured output where the model supports it, JSON in plain text otherwise.
+
+        Raises:
+            _Unusable: with the raw reply, when it can't be parsed into verdicts.
+        """
         try:
             structured = self.model.with_structured_output(JudgeReply, method=self.method, include_raw=True)
         except NotImplementedError:
+            structured = None
+        if structured is None:
             raw = str(self.model.invoke(messages).content)
-            return raw, _parse(raw)
-        out = structured.invoke(messages)
-        assert isinstance(out, dict)  # include_raw=True always returns a dict
-        raw_message = out["raw"]
-        raw = str(raw_message.content) or json.dumps(getattr(raw_message, "tool_calls", []), default=str)
-        parsed = out.get("parsed")
-        if out.get("parsing_error") is not None or parsed is None:
-            return raw, _parse(raw)
-        return raw, parsed if isinstance(parsed, JudgeReply) else JudgeReply.model_validate(parsed)
+            parsed: Any = None
+        else:
+            out = structured.invoke(messages)
+            assert isinstance(out, dict)  # include_raw=True always returns a dict
+            raw_message = out["raw"]
+            raw = str(raw_message.content) or json.dumps(getattr(raw_message, "tool_calls", []), default=str)
+            parsed = out.get("parsed") if out.get("parsing_error") is None else None
+        try:
+            if parsed is None:
+                return raw, _parse(raw)
+            return raw, parsed if isinstance(parsed, JudgeReply) else JudgeReply.model_validate(parsed)
+        except (ValueError, ValidationError) as exc:
+            raise _Unusable(raw, str(exc).splitlines()[0]) from exc
 
     def _check(
         self,
@@ -197,6 +208,13 @@ class Judge:
                 )
             )
         return JudgeResult(scored, unscored)
+
+
+class _Unusable(Exception):
+    def __init__(self, raw: str, problem: str) -> None:
+        super().__init__(problem)
+        self.raw = raw
+        self.problem = problem
 
 
 def _parse(raw: str) -> JudgeReply:

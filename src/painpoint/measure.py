@@ -408,8 +408,7 @@ def _gist(summary: str, limit: int = 12) -> str:
     """The head of a pain point's summary, short enough to say in a close."""
     head = re.split(r"[:;(]", summary, maxsplit=1)[0].strip().rstrip(".,")
     tokens = head.split()
-    text = " ".join(tokens[:limit]) + ("…" if len(tokens) > limit else "")
-    return text[:1].lower() + text[1:]
+    return " ".join(tokens[:limit]) + ("…" if len(tokens) > limit else "")
 
 
 def depth_gain(turn: _Turn, first_turn: dict[str, int]) -> bool:
