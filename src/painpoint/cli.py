@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -250,6 +251,22 @@ def simulate(persona_ref: str, candidate: str, difficulty: str | None, as_json: 
         click.echo(f"{who}: {turn.text}")
     dims = ", ".join(f"{d.value} {v:.0f}" for d, v in scorecard.dimensions.items())
     click.echo(f"\nOverall {scorecard.overall:.0f}/100 ({dims})")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+def serve(host: str, port: int) -> None:
+    """Start the web app (Chainlit) in the browser-facing foreground process."""
+    from painpoint.web import serve_command
+
+    try:
+        command, environment = serve_command(host, port)
+    except PainpointError as exc:
+        _fail(str(exc))
+        return
+    click.echo(f"painpoint is starting on http://{host}:{port} (Ctrl-C stops it)", err=True)
+    os.execve(command[0], command, environment)
 
 
 @cli.command()

@@ -117,6 +117,25 @@ class Interview:
         self.state = step.state
         return self._record_manager(step.plan, reply, step.state)
 
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to resume this interview later (JSON-ready)."""
+        return {
+            "transcript": self.transcript.model_dump(mode="json", exclude_none=True),
+            "state": self.state.model_dump(mode="json") if self.state else None,
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Continue from a snapshot of this persona's interview (settings come from the snapshot).
+
+        Raises:
+            ValueError: when the snapshot belongs to another persona.
+        """
+        transcript = Transcript.model_validate(snapshot["transcript"])
+        if transcript.persona != self.persona.id:
+            raise ValueError(f"snapshot is for {transcript.persona!r}, not {self.persona.id!r}")
+        self.transcript = transcript
+        self.state = InterviewState.model_validate(snapshot["state"]) if snapshot.get("state") else None
+
     def _say(self, plan: TurnPlan, message: str, on_token: TokenSink | None) -> VoiceReply:
         request = VoiceRequest(self.public, plan, message, self._window())
         reply = self.voice.speak(request, on_token)

@@ -18,3 +18,11 @@ def data_dir(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"painpoint's {name!r} folder is missing from this installation")
+
+
+def app_root() -> Path:
+    """The folder the web app runs in: it holds `chainlit.md`, `.chainlit/` and `public/`."""
+    for candidate in (_REPO, _PACKAGE / "_data"):
+        if (candidate / "chainlit.md").is_file():
+            return candidate
+    raise FileNotFoundError("painpoint's chainlit.md is missing from this installation")

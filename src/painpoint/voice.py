@@ -6,6 +6,7 @@ An LLM voice gets a :class:`PublicPersona` and a :class:`~painpoint.engine.TurnP
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -106,9 +107,10 @@ class ScriptedVoice:
     name = "scripted"
 
     def speak(self, request: VoiceRequest, on_token: TokenSink | None = None) -> VoiceReply:
-        """Say the authored line."""
+        """Say the authored line (streamed word by word, so every voice streams alike)."""
         if on_token is not None:
-            on_token(request.plan.text)
+            for piece in re.findall(r"\S+\s*", request.plan.text):
+                on_token(piece)
         return VoiceReply(text=request.plan.text, voice=self.name)
 
 
