@@ -314,6 +314,10 @@ class OfflineAnalyzer:
             source=self.name,
         )
 
+    def prepare(self, persona: Persona) -> None:
+        """Build the persona's index now (it takes a moment), so the first turn answers at once."""
+        self._index(persona)
+
     @staticmethod
     def _refers_back(lowered: str, tokens: list[str]) -> bool:
         # "What happens if that doesn't get fixed?" points at what the manager just said.

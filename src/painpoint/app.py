@@ -29,7 +29,7 @@ from painpoint.library import Library, load_library
 from painpoint.persona import Connection, Difficulty, Mode, Persona
 from painpoint.resources import app_root
 from painpoint.scorecard import Dimension, Scorecard
-from painpoint.session import build_grader, build_interview
+from painpoint.session import build_grader, build_interview, shared_offline_analyzer
 from painpoint.settings import Settings, load_settings
 from painpoint.store import Store, database_url
 from painpoint.transcript import Turn
@@ -84,6 +84,19 @@ def _session() -> WebSession | None:
 @cl.on_app_startup
 async def _startup() -> None:
     await STORE.create_schema()
+    _BACKGROUND.add(asyncio.ensure_future(_warm_up()))
+
+
+_BACKGROUND: set[asyncio.Future[None]] = set()
+
+
+async def _warm_up(persona: Persona | None = None) -> None:
+    """Load the embedding model (and index a persona) in the background, so first turns answer at once."""
+    analyzer = shared_offline_analyzer()
+    if persona is not None:
+        await asyncio.to_thread(analyzer.prepare, persona)
+    elif analyzer.embedder is not None:
+        await asyncio.to_thread(analyzer.embedder.embed, ["warm up"])
 
 
 @cl.data_layer
@@ -222,6 +235,9 @@ async def _speak(web: WebSession, work: Callable[..., Turn], *args: Any) -> tupl
 
 
 async def _open(web: WebSession) -> None:
+    task = asyncio.ensure_future(_warm_up(web.persona))
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
     try:
         message, _turn = await _speak(web, web.interview.open)
     except PainpointError as exc:
@@ -447,9 +463,18 @@ async def _resume(thread: ThreadDict) -> None:
         web.graded = Scorecard.model_validate(data["scorecard"])
     cl.user_session.set("painpoint", web)
     await _settings_widgets(persona, web.difficulty, web.connection, web.hints).send()
+    # Chainlit replaces the message list with the stored thread right after this handler returns, so anything
+    # shown now would vanish: greet the returning candidate just after that.
+    task = asyncio.ensure_future(_welcome_back(web))
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
+
+
+async def _welcome_back(web: WebSession, delay: float = 0.5) -> None:
+    await asyncio.sleep(delay)
     await _show_sidebar(web)
     note = cl.Message(
-        content=f"Welcome back. You were interviewing with {persona.name}"
+        content=f"Welcome back. You were interviewing with {web.persona.name}"
         + (": this attempt was graded." if web.graded else "; carry on where you left off."),
         author="painpoint",
     )

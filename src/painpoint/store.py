@@ -27,12 +27,13 @@ _CHAINLIT_POSTGRES = [
         "parentId" UUID, "streaming" BOOLEAN NOT NULL, "waitForAnswer" BOOLEAN, "isError" BOOLEAN,
         "metadata" JSONB, "tags" TEXT[], "input" TEXT, "output" TEXT, "createdAt" TEXT, "command" TEXT,
         "start" TEXT, "end" TEXT, "generation" JSONB, "showInput" TEXT, "language" TEXT, "indent" INT,
-        "defaultOpen" BOOLEAN, "modes" JSONB,
+        "defaultOpen" BOOLEAN, "autoCollapse" BOOLEAN, "icon" TEXT, "modes" JSONB,
         FOREIGN KEY ("threadId") REFERENCES threads("id") ON DELETE CASCADE)""",
     """CREATE TABLE IF NOT EXISTS elements (
         "id" UUID PRIMARY KEY, "threadId" UUID, "type" TEXT, "url" TEXT, "chainlitKey" TEXT, "name" TEXT NOT NULL,
         "display" TEXT, "objectKey" TEXT, "size" TEXT, "page" INT, "language" TEXT, "forId" UUID, "mime" TEXT,
-        "props" JSONB, FOREIGN KEY ("threadId") REFERENCES threads("id") ON DELETE CASCADE)""",
+        "props" JSONB, "autoPlay" BOOLEAN, "playerConfig" JSONB,
+        FOREIGN KEY ("threadId") REFERENCES threads("id") ON DELETE CASCADE)""",
     """CREATE TABLE IF NOT EXISTS feedbacks (
         "id" UUID PRIMARY KEY, "forId" UUID NOT NULL, "threadId" UUID NOT NULL, "value" INT NOT NULL,
         "comment" TEXT, FOREIGN KEY ("threadId") REFERENCES threads("id") ON DELETE CASCADE)""",
@@ -43,6 +44,17 @@ def _sqlite(statement: str) -> str:
     # SQLite has no UUID, JSONB or array types; Chainlit's layer stores them as text there.
     return statement.replace("UUID", "TEXT").replace("JSONB", "TEXT").replace("TEXT[]", "TEXT")
 
+
+# Columns Chainlit added after a table was first created: added to older databases on start.
+_LATER_COLUMNS = [
+    ("steps", "command", "TEXT"),
+    ("steps", "defaultOpen", "BOOLEAN"),
+    ("steps", "autoCollapse", "BOOLEAN"),
+    ("steps", "icon", "TEXT"),
+    ("steps", "modes", "JSONB"),
+    ("elements", "autoPlay", "BOOLEAN"),
+    ("elements", "playerConfig", "JSONB"),
+]
 
 _PAINPOINT = """CREATE TABLE IF NOT EXISTS painpoint_interviews (
     "thread_id" TEXT PRIMARY KEY, "user_identifier" TEXT, "persona" TEXT NOT NULL, "data" TEXT NOT NULL,
@@ -79,6 +91,13 @@ class Store:
         async with self.engine.begin() as connection:
             for statement in statements:
                 await connection.execute(text(statement))
+            for table, column, kind in _LATER_COLUMNS:
+                if self.is_sqlite:
+                    rows = await connection.execute(text(f"PRAGMA table_info({table})"))
+                    if column not in {row[1] for row in rows}:
+                        await connection.execute(text(f'ALTER TABLE {table} ADD COLUMN "{column}" {_sqlite(kind)}'))
+                else:
+                    await connection.execute(text(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{column}" {kind}'))
         self._ready = True
 
     async def save_interview(self, thread_id: str, user: str | None, persona: str, data: dict[str, Any]) -> None:
