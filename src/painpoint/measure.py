@@ -35,9 +35,11 @@ _RECAP = re.compile(
     r"\b(?:you (?:told me|mentioned|said|shared|described)|from what you(?:'ve)? (?:said|told))\b", re.I
 )
 _INTEREST = re.compile(
-    r"\b(?:i'?m (?:really |very |genuinely |so )?(?:interested|excited|keen|eager)|i (?:really |genuinely )?want "
-    r"(?:this|the) (?:job|role|position)|i'?d (?:love|like) to (?:join|work|be part|take this|do this)|"
-    r"(?:this|it) (?:is|sounds like) (?:exactly )?(?:the|a) (?:role|job|position) i want)\b",
+    r"\b(?:i'?m (?:really |very |genuinely |so |definitely )?(?:interested|excited|keen|eager)|"
+    r"i (?:really |genuinely |definitely )?want (?:this|the|to be the|to join|to work)|"
+    r"i'?d (?:really |very much |truly )?(?:love|like|be thrilled|be excited) to (?:join|work|be part|be the|"
+    r"take this|do this|help you|come on board)|"
+    r"(?:this|it) (?:is|sounds like) (?:exactly )?(?:the|a) (?:role|job|position) i want|count me in)\b",
     re.IGNORECASE,
 )
 _TWO_WAY = re.compile(
@@ -48,9 +50,11 @@ _TWO_WAY = re.compile(
     re.IGNORECASE,
 )
 _TRIAL_CLOSE = re.compile(
-    r"\b(?:does (?:that|this) (?:address|answer|resolve|ease|help|make sense|sound)|how does (?:that|this) sound|"
-    r"would (?:that|this) (?:help|work|solve|address)|if i (?:could|can|were to) .{0,80}would you|"
-    r"is that the kind of|am i on the right track|does that (?:match|fit)|would it help if)\b",
+    r"\b(?:does (?:that|this) (?:address|answer|resolve|ease|help|make sense|sound|cover|match|fit|get at)|"
+    r"how does (?:that|this) sound|would (?:that|this) (?:help|work|solve|address)|"
+    r"if i (?:could|can|were to) .{0,80}would you|is that the kind of|am i on the right track|"
+    r"is that (?:fair|right|accurate|a fair summary)|did i (?:get that right|miss anything|capture)|"
+    r"what am i missing|would it help if|does that (?:sound|look) right)\b",
     re.IGNORECASE,
 )
 
@@ -192,7 +196,7 @@ class Measurer:
         past_share = past_words / len(candidate_words) if candidate_words else 0.0
         add(
             "past_employers_brief",
-            round((self.max - _scale(round(100 * past_share), (15, 30, 45, 60))) * engaged),
+            round((self.max - _scale(round(100 * past_share), (10, 20, 30, 40))) * engaged),
             f"{past_share:.0%} of the candidate's words narrated past employers."
             + ("" if engaged == 1 else " (Scaled down: too few questions to judge.)"),
             sorted(past, key=lambda t: -len(t.text))[:2],
@@ -376,7 +380,11 @@ class Measurer:
         return out
 
     def _objections(self, transcript: Transcript, turns: list[_Turn]) -> tuple[_Turn | None, int | None]:
-        """The candidate turn that answered the manager's first objection, and where it was raised."""
+        """The candidate turn that answered an objection of the manager's, and where one was first raised.
+
+        An answer is one of the next two candidate turns that takes up the concern in its words, at some length.
+        """
+        first: int | None = None
         for index, turn in enumerate(transcript.turns):
             if turn.speaker != "manager":
                 continue
@@ -385,14 +393,12 @@ class Measurer:
             )
             if not raised:
                 continue
+            first = index if first is None else first
             concern = set(content_stems(turn.text))
-            for answer in (t for t in turns if t.index > index):
-                shared = len(concern & set(content_stems(answer.text)))
-                if answer.analysis.act is Act.STATEMENT and shared >= 2 and len(words(answer.text)) >= 8:
-                    return answer, index
-                break
-            return None, index
-        return None, None
+            for answer in [t for t in turns if t.index > index][:2]:
+                if len(concern & set(content_stems(answer.text))) >= 2 and len(words(answer.text)) >= 12:
+                    return answer, first
+        return None, first
 
     def _tie_example(self, found: list[PainPoint]) -> str:
         pain = (found or self.persona.pain_points)[0]
