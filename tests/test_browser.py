@@ -52,8 +52,8 @@ class Server:
         self.env.update(
             DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'app.db'}",
             CHAINLIT_AUTH_SECRET="test-secret-" + "x" * 40,
-            **(env or {}),
         )
+        self.env.update(env or {})
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Server:
@@ -183,8 +183,15 @@ def test_interview_end_to_end_offline_and_nothing_hidden_reaches_the_browser(
             assert line[:40] not in before, (pain.id, line)
 
 
-def test_history_resumes_after_a_restart(tmp_path: Path, playwright: Playwright) -> None:
-    server = Server(tmp_path).start()
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_history_resumes_after_a_restart(tmp_path: Path, playwright: Playwright, database: str) -> None:
+    env = {}
+    if database == "postgresql":
+        url = os.environ.get("PAINPOINT_TEST_POSTGRES")
+        if not url:
+            pytest.fail("PAINPOINT_TEST_POSTGRES is not set: run the README's test command, which starts PostgreSQL")
+        env["DATABASE_URL"] = url
+    server = Server(tmp_path, env).start()
     page = open_page(playwright, server.url)
     pick_persona(page, "marisol-vance-medsurg")
     say(page, "Thanks for having me. How has your week been?")
@@ -346,7 +353,11 @@ def test_model_endpoint_down_keeps_the_message_and_offers_retry(tmp_path: Path, 
         )
         _wait_http(f"{base}/models", llama)
         page.get_by_role("button", name="Retry").last.click()
-        page.wait_for_selector("text=Turn 1", timeout=120_000)
+        try:
+            page.wait_for_selector("text=Turn 1", timeout=240_000)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "retry.png"))
+            raise
         candidate = page.locator('[data-step-type="user_message"]')
         assert candidate.count() == 1 and "How is the team doing" in candidate.first.inner_text()
     finally:

