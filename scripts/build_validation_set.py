@@ -15,11 +15,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from painpoint.errors import PainpointError  # noqa: E402
-from painpoint.library import load_library  # noqa: E402
-from painpoint.session import build_interview  # noqa: E402
-from painpoint.settings import Settings  # noqa: E402
-from painpoint.validation import Labels  # noqa: E402
+from painpoint.errors import PainpointError
+from painpoint.library import load_library
+from painpoint.session import build_interview
+from painpoint.settings import Settings
+from painpoint.validation import Labels
 
 library = load_library()
 out = ROOT / "evals" / "transcripts"
