@@ -17,6 +17,7 @@ from painpoint.interview import Interview
 from painpoint.library import Library, load_library
 from painpoint.persona import Connection, Difficulty, Persona
 from painpoint.rules import load_rules
+from painpoint.settings import load_settings
 from painpoint.tokens import TokenCounter, tiktoken_counter
 from painpoint.voice import ChatVoice, ScriptedVoice, VoiceRequest, build_messages
 
@@ -184,7 +185,19 @@ def bench_grader(report: BenchReport, library: Library, analyzer: OfflineAnalyze
         result.band_agreement >= 0.8,
     )
     report.add("adversarial transcripts handled", f"{result.adversarial_passed}/{result.adversarial}", "transcripts")
-    report.notes.append("grader figures are offline (no judge); configure `judge = true` to add an LLM judge")
+    settings = load_settings()
+    if not settings.judge:
+        report.notes.append(
+            "grader figures are offline; set `judge = true` (and an endpoint) to see the judge's beside them"
+        )
+        return
+    from painpoint.session import build_grader
+
+    judged = validate_grader(build_grader(settings), library, items)
+    unscored = sum(len(card.unscored) for card in judged.scores.values())
+    report.add("with judge: ordering accuracy", round(100 * judged.ordering_accuracy, 1), f"% of {judged.pairs} pairs")
+    report.add("with judge: band agreement", round(100 * judged.band_agreement, 1), f"% of {judged.band_checks}")
+    report.add("with judge: criteria left unscored", unscored, "criteria")
 
 
 def smollm2_file() -> Path | None:
