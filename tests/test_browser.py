@@ -108,7 +108,7 @@ def open_page(playwright: Playwright, url: str, frames: list[str] | None = None)
     return page
 
 
-def ready(page: Page, timeout: float = 90_000) -> None:
+def ready(page: Page, timeout: float = 180_000) -> None:
     """Wait until the manager's latest line is complete: its action buttons appear only then."""
     page.get_by_role("button", name="End & grade").last.wait_for(timeout=timeout)
 

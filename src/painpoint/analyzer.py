@@ -270,7 +270,9 @@ class OfflineAnalyzer:
         form = Form.NONE
         if question_parts:
             last = question_parts[-1].strip()
-            form = Form.OPEN if _OPEN_START.search(last) else Form.CLOSED
+            # "Going back to your team, how ..." is open: look past a leading clause too.
+            clauses = [last, *(part.strip() for part in re.split(r"[,;:\u2014-]\s+", last)[1:])]
+            form = Form.OPEN if any(_OPEN_START.search(clause) for clause in clauses) else Form.CLOSED
             if form is Form.CLOSED and not _CLOSED_START.search(last) and not last.endswith("?"):
                 form = Form.OPEN
 

@@ -254,14 +254,17 @@ class Engine:
         pain = self.persona.pain_point(open_targets[0])
         current = state.levels[pain.id]
         wanted = current + 1
+        # When the manager holds back on a topic, the conversation is still on it: asking again is a follow-up.
         if analysis.form is not Form.OPEN:
             if wanted > rules.closed_question_max_level:
-                return _Decision(Intent.DEFLECT, f"closed question on {pain.id}: no deeper than level {current}")
+                return _Decision(
+                    Intent.DEFLECT, f"closed question on {pain.id}: no deeper than level {current}", topic=pain.id
+                )
         elif rules.follow_up_from_level is not None and current >= rules.follow_up_from_level and not followed_up:
-            return _Decision(Intent.FOLLOW_UP, f"{pain.id}: wants a follow-up before going deeper")
+            return _Decision(Intent.FOLLOW_UP, f"{pain.id}: wants a follow-up before going deeper", topic=pain.id)
         if state.trust < self._trust_needed(pain.kind, wanted):
             intent = Intent.GUARDED if analysis.form is Form.OPEN else Intent.DEFLECT
-            return _Decision(intent, f"{pain.id}: trust too low for level {wanted}")
+            return _Decision(intent, f"{pain.id}: trust too low for level {wanted}", topic=pain.id)
         return _Decision(Intent.REVEAL, f"{pain.id} to level {wanted}", reveal=Reveal(pain_point=pain.id, level=wanted))
 
     def _vague(self, state: InterviewState, analysis: TurnAnalysis) -> _Decision:

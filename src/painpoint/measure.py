@@ -233,16 +233,21 @@ class Measurer:
         )
         asks = [t for t in real if t.analysis.next_step_ask]
         earned = [t for t in asks if any(level > 0 for level in t.revealed_before.values())]
+        # The close is a needs/benefit statement plus the ask: an ask that follows a summary counts in full.
+        summary_turns = [t.index for t, _ in summaries]
+        backed = [t for t in earned if any(t.index - 4 <= i <= t.index for i in summary_turns)]
         add(
             "next_step_ask",
-            4 if earned else 2 if asks else 0,
-            "Asked directly for the next step."
+            4 if backed else 3 if earned else 2 if asks else 0,
+            "Summed up their needs, then asked directly for the next step."
+            if backed
+            else "Asked for the next step, but without summing up what they need first."
             if earned
             else "Asked for the next step before learning anything."
             if asks
             else "Never asked for the next step.",
-            earned or asks,
-            "" if earned else "Based on what you've told me, can you see me in this role? What's the next step?",
+            backed or earned or asks,
+            "" if backed else "Based on what you've told me, can you see me in this role? What's the next step?",
         )
         interest = [t for t in real if _INTEREST.search(t.text)]
         add(
