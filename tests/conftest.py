@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -100,3 +105,53 @@ def smollm2_path() -> Path:
     if not found:
         pytest.fail(f"no .gguf file inside {folder}")
     return found[0]
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_http(url: str, process: subprocess.Popen[bytes], log: Path | None = None, seconds: float = 90) -> None:
+    """Wait until `url` answers 200, failing early (with the log's tail) if the process dies."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+            pytest.fail(f"{process.args!r} exited:\n{tail}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    pytest.fail(f"{url} did not answer within {seconds:.0f} s")
+
+
+def launch_llama_server(port: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`python -m llama_cpp.server` serving SmolLM2 on 127.0.0.1: a real OpenAI-compatible endpoint."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(smollm2_path()),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--n_threads",
+            "2",
+            "--seed",
+            "7",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("ab"),  # a file, not a pipe: its logs would fill a pipe and stall the server
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    wait_http(f"{base}/models", process, log)
+    return process, base

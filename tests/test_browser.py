@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page, Playwright, sync_playwright
 
 from painpoint.library import Library
 
-from .conftest import smollm2_path
+from .conftest import free_port, launch_llama_server, wait_http
 
 pytestmark = pytest.mark.browser
 
@@ -33,12 +31,6 @@ ARGS = [
     "--disable-sync",
 ]
 ASSISTANT = '[data-step-type="assistant_message"]'
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:
@@ -63,16 +55,8 @@ class Server:
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"painpoint serve exited:\n{self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(self.url, timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        pytest.fail("painpoint serve did not answer within 60 s")
+        wait_http(self.url, self.process, self.log, seconds=60)
+        return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process and self.process.poll() is None:
@@ -229,48 +213,11 @@ def test_oversize_message_is_refused_with_its_token_count(tmp_path: Path, playwr
 
 
 @pytest.fixture(scope="module")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("llama") / "server.log"
-
-    def launch() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "llama_cpp.server",
-                "--model",
-                str(smollm2_path()),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--n_ctx",
-                "4096",
-                "--n_threads",
-                "2",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=log.open("ab"),
-        )
-
-    process = launch()
-    base = f"http://127.0.0.1:{port}/v1"
-    _wait_http(f"{base}/models", process)
-    yield base, port
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    process, base = launch_llama_server(free_port(), tmp_path_factory.mktemp("llama") / "server.log")
+    yield base
     process.terminate()
-
-
-def _wait_http(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "server exited"
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    pytest.fail(f"{url} did not answer")
+    process.wait(timeout=20)
 
 
 def llm_settings(folder: Path, base: str, timeout: int = 90) -> dict[str, str]:
@@ -283,11 +230,8 @@ def llm_settings(folder: Path, base: str, timeout: int = 90) -> dict[str, str]:
     return {"PAINPOINT_CONFIG": str(config)}
 
 
-def test_openai_voice_against_a_local_server(
-    tmp_path: Path, playwright: Playwright, llama_server: tuple[str, int]
-) -> None:
-    base, _port = llama_server
-    server = Server(tmp_path, llm_settings(tmp_path, base)).start()
+def test_openai_voice_against_a_local_server(tmp_path: Path, playwright: Playwright, llama_server: str) -> None:
+    server = Server(tmp_path, llm_settings(tmp_path, llama_server)).start()
     try:
         page = open_page(playwright, server.url)
         for text in ("Thanks for making the time today.", "What's the biggest challenge you're facing right now?"):
@@ -302,27 +246,7 @@ def test_openai_voice_against_a_local_server(
 
 def test_model_endpoint_down_keeps_the_message_and_offers_retry(tmp_path: Path, playwright: Playwright) -> None:
     port = free_port()
-    llama = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(smollm2_path()),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "4096",
-            "--n_threads",
-            "2",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    _wait_http(f"{base}/models", llama)
+    llama, base = launch_llama_server(port, tmp_path / "llama.log")
     server = Server(tmp_path, llm_settings(tmp_path, base)).start()
     try:
         page = open_page(playwright, server.url)
@@ -332,26 +256,7 @@ def test_model_endpoint_down_keeps_the_message_and_offers_retry(tmp_path: Path, 
         reply = say(page, "How is the team doing these days?", timeout=20_000)
         assert time.monotonic() - started < 15
         assert "can't be reached" in reply and "Your message was kept" in reply
-        llama = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "llama_cpp.server",
-                "--model",
-                str(smollm2_path()),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--n_ctx",
-                "4096",
-                "--n_threads",
-                "2",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        _wait_http(f"{base}/models", llama)
+        llama, _ = launch_llama_server(port, tmp_path / "llama.log")
         page.get_by_role("button", name="Retry").last.click()
         try:
             page.wait_for_selector("text=Turn 1", timeout=240_000)

@@ -126,7 +126,7 @@ def test_external_transcript_is_reanalysed_and_replayed(teresa: Persona, grader:
             "How is the team keeping up with all the new merchants?",
             "Tell me more about that.",
             "You told me the team is still five analysts working weekends while merchants grew. I can take real queue "
-        "work off your analysts from day one. What's the next step?",
+            "work off your analysts from day one. What's the next step?",
         ],
     )
     assert all(t.analysis is None for t in transcript.turns)

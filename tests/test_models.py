@@ -4,13 +4,8 @@ it exercises the guards against a genuinely misbehaving LLM."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from painpoint.analysis import TurnAnalysis
@@ -26,7 +21,7 @@ from painpoint.session import build_interview
 from painpoint.settings import Settings
 from painpoint.voice import ChatVoice, VoiceRequest
 
-from .conftest import smollm2_path
+from .conftest import free_port, launch_llama_server, smollm2_path
 
 pytestmark = pytest.mark.model
 
@@ -37,55 +32,13 @@ MESSAGES = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m llama_cpp.server` serving SmolLM2 on 127.0.0.1."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(smollm2_path()),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "4096",
-            "--n_threads",
-            "2",
-            "--seed",
-            "7",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),  # a file, not a pipe: its logs would fill a pipe
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited: {log.read_text(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("llama_cpp.server did not start within 90 s")
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    process, base = launch_llama_server(free_port(), tmp_path_factory.mktemp("server") / "server.log")
+    yield base
+    process.terminate()
+    process.wait(timeout=20)
 
 
 def _check_llm_interview(interview: Interview, persona: Persona) -> None:
@@ -172,7 +125,7 @@ def test_llm_analyzer_with_structured_output(teresa: Persona, server: str, analy
 
 
 def test_unreachable_endpoint_is_a_clear_error_and_keeps_the_message(teresa: Persona) -> None:
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     interview = build_interview(
         teresa,
         settings=Settings(

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from painpoint.persona import Mode, Persona
 from painpoint.prompts import load_prompt
 from painpoint.scorecard import CriterionScore, Evidence, Rubric, RubricCriterion, Source, Unscored
+from painpoint.text import json_object
 from painpoint.transcript import Transcript
 
 log = logging.getLogger(__name__)
@@ -218,10 +219,7 @@ class _Unusable(Exception):
 
 
 def _parse(raw: str) -> JudgeReply:
-    start, end = raw.find("{"), raw.rfind("}")
-    if start < 0 or end <= start:
-        raise ValueError("no JSON object in the reply")
-    data = json.loads(raw[start : end + 1])
+    data = json_object(raw)
     if isinstance(data, dict) and "verdicts" not in data and "id" in data:
         data = {"verdicts": [data]}
     return JudgeReply.model_validate(data)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from painpoint.analysis import Act, Analyzer, Focus, Form, TurnAnalysis
 from painpoint.persona import Persona
 from painpoint.prompts import load_prompt
-from painpoint.text import words
+from painpoint.text import json_object, words
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +104,7 @@ class LLMAnalyzer:
 
 
 def _parse(raw: str) -> LLMTurnAnalysis:
-    start, end = raw.find("{"), raw.rfind("}")
-    if start < 0 or end <= start:
-        raise ValueError("no JSON object in the reply")
     try:
-        return LLMTurnAnalysis.model_validate_json(raw[start : end + 1])
+        return LLMTurnAnalysis.model_validate(json_object(raw))
     except ValidationError as exc:
         raise ValueError(f"the reply does not match the schema: {exc.error_count()} errors") from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
@@ -69,3 +70,18 @@ def content_stems(text: str) -> list[str]:
 def sentences(text: str) -> list[str]:
     """Split text into sentences (roughly; enough for guards and analysis)."""
     return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
+
+
+def json_object(raw: str) -> object:
+    """The outermost JSON object in a model's reply (models wrap JSON in prose and code fences).
+
+    Raises:
+        ValueError: when the reply holds no parseable JSON object.
+    """
+    start, end = raw.find("{"), raw.rfind("}")
+    if start < 0 or end <= start:
+        raise ValueError("no JSON object in the reply")
+    try:
+        return json.loads(raw[start : end + 1])
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the reply's JSON does not parse: {exc.msg}") from exc
