@@ -61,16 +61,9 @@ class LLMAnalyzer:
             return self.fallback.analyze(persona, text, last_topic)
         known = {p.id for p in persona.pain_points}
         return TurnAnalysis(
-            act=parsed.act,
+            **parsed.model_dump(exclude={"form", "targets"}),
             form=parsed.form if parsed.act is Act.QUESTION else Form.NONE,
             targets=[t for t in parsed.targets if t in known][:2],
-            focus=parsed.focus,
-            small_talk=parsed.small_talk,
-            vague_needs=parsed.vague_needs,
-            role_question=parsed.role_question,
-            next_step_ask=parsed.next_step_ask,
-            manipulation=parsed.manipulation,
-            past_employer=parsed.past_employer,
             words=len(words(text)),
             source=self.name,
         )
