@@ -14,7 +14,7 @@ $(BIN)/python:
 
 setup: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
-	@echo "Ready: $(BIN)/painpoint chat"
+	@echo "Ready: $(BIN)/painpoint serve (the web app) or $(BIN)/painpoint chat (the terminal)"
 
 # The local voice (any GGUF chat model on disk): compiles llama-cpp-python, about 9 minutes on 2 cores.
 local: setup
