@@ -208,6 +208,12 @@ def test_oversize_message_is_refused_with_its_token_count(tmp_path: Path, playwr
         reply = say(page, "word " * 800)
         assert "800 tokens long; the limit is 400" in reply
         assert page.get_by_text("Turn 0").count() == 1
+        # The openers under the greeting send a first line for the candidate.
+        page.get_by_role("button", name="Ask about their world").click()
+        page.wait_for_selector("text=Turn 1", timeout=30_000)
+        sent = page.locator('[data-step-type="user_message"]').last.inner_text()
+        assert "What's the biggest challenge you're facing right now?" in sent
+        assert page.get_by_role("button", name="Ask about their world").count() == 0
     finally:
         server.stop()
 

@@ -179,8 +179,22 @@ async def _show_sidebar(web: WebSession) -> None:
     await cl.ElementSidebar.set_title(f"{web.persona.name} · {web.persona.role}")
 
 
+# Openers offered under the greeting: Chainlit's own starters show only on an empty thread, and here the
+# manager speaks first.
+STARTERS = [
+    ("Break the ice", "Thanks for making the time today. How has your week been?"),
+    ("Ask about their world", "What's the biggest challenge you're facing right now?"),
+    ("Ask why the role is open", "Why is this position open?"),
+]
+
+
 def _actions(web: WebSession) -> list[cl.Action]:
     actions = [cl.Action(name="end_and_grade", payload={}, label="End & grade", icon="flag")]
+    if not any(t.speaker == "candidate" for t in web.interview.transcript.turns):
+        actions = [
+            cl.Action(name="starter", payload={"text": text}, label=label, icon="message-circle")
+            for label, text in STARTERS
+        ] + actions
     if web.hints:
         actions.insert(0, cl.Action(name="hint", payload={}, label="Hint", icon="lightbulb"))
     actions.append(cl.Action(name="try_again", payload={}, label="Try again", icon="rotate-ccw"))
@@ -339,6 +353,16 @@ async def _hint(action: cl.Action) -> None:
     await cl.Message(
         content=f"💡 {hint(web.persona, web.interview.state, web.interview.transcript)}", author="Coach"
     ).send()
+
+
+@cl.action_callback("starter")
+async def _starter(action: cl.Action) -> None:
+    web = _session()
+    text = str(action.payload.get("text", ""))
+    if web is None or text not in {line for _, line in STARTERS}:
+        return
+    await cl.Message(content=text, type="user_message", author="You").send()
+    await _respond(web, text)
 
 
 @cl.action_callback("retry")
