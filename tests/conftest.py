@@ -129,6 +129,15 @@ def wait_http(url: str, process: subprocess.Popen[bytes], log: Path | None = Non
     pytest.fail(f"{url} did not answer within {seconds:.0f} s")
 
 
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One SmolLM2 server behind an OpenAI-compatible API, shared by every test that needs it."""
+    process, base = launch_llama_server(free_port(), tmp_path_factory.mktemp("llama") / "server.log")
+    yield base
+    process.terminate()
+    process.wait(timeout=20)
+
+
 def launch_llama_server(port: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     """`python -m llama_cpp.server` serving SmolLM2 on 127.0.0.1: a real OpenAI-compatible endpoint."""
     process = subprocess.Popen(

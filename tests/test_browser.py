@@ -218,14 +218,6 @@ def test_oversize_message_is_refused_with_its_token_count(tmp_path: Path, playwr
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    process, base = launch_llama_server(free_port(), tmp_path_factory.mktemp("llama") / "server.log")
-    yield base
-    process.terminate()
-    process.wait(timeout=20)
-
-
 def llm_settings(folder: Path, base: str, timeout: int = 90) -> dict[str, str]:
     """Environment for an openai-voice server with short replies (the tiny model rambles otherwise)."""
     config = folder / "painpoint.toml"

@@ -23,7 +23,7 @@ from chainlit.types import ThreadDict
 
 from painpoint.coach import hint, progress
 from painpoint.debrief import render_debrief
-from painpoint.errors import PainpointError
+from painpoint.errors import ModelUnavailableError, PainpointError
 from painpoint.interview import Interview
 from painpoint.library import Library, load_library
 from painpoint.persona import Connection, Difficulty, Mode, Persona
@@ -190,7 +190,7 @@ STARTERS = [
 
 def _actions(web: WebSession) -> list[cl.Action]:
     actions = [cl.Action(name="end_and_grade", payload={}, label="End & grade", icon="flag")]
-    if not any(t.speaker == "candidate" for t in web.interview.transcript.turns):
+    if not web.interview.transcript.candidate_turns():
         actions = [
             cl.Action(name="starter", payload={"text": text}, label=label, icon="message-circle")
             for label, text in STARTERS
@@ -269,7 +269,7 @@ async def _respond(web: WebSession, text: str) -> None:
         message, _turn = await _speak(web, web.interview.respond, text)
     except PainpointError as exc:
         retry = [cl.Action(name="retry", payload={}, label="Retry", icon="refresh-cw")]
-        kept = "Your message was kept: press Retry to send it again." if _is_model_error(exc) else ""
+        kept = "Your message was kept: press Retry to send it again." if isinstance(exc, ModelUnavailableError) else ""
         if kept:
             web.pending = text
         await cl.Message(content=f"⚠️ {exc} {kept}".strip(), author="painpoint", actions=retry if kept else []).send()
@@ -279,12 +279,6 @@ async def _respond(web: WebSession, text: str) -> None:
     await message.send()
     await _show_sidebar(web)
     await _save(web)
-
-
-def _is_model_error(exc: Exception) -> bool:
-    from painpoint.errors import ModelUnavailableError
-
-    return isinstance(exc, ModelUnavailableError)
 
 
 @cl.on_chat_start
@@ -388,7 +382,7 @@ async def _try_again(action: cl.Action) -> None:
     web = _session()
     if web is None:
         return
-    if any(t.speaker == "candidate" for t in web.interview.transcript.turns):
+    if web.interview.transcript.candidate_turns():
         web.attempts.append(
             {
                 "transcript": web.interview.transcript.model_dump(mode="json", exclude_none=True),
@@ -409,7 +403,7 @@ async def _end_and_grade(action: cl.Action) -> None:
     if web is None:
         return
     transcript = web.interview.transcript
-    if not any(t.speaker == "candidate" for t in transcript.turns):
+    if not transcript.candidate_turns():
         await cl.Message(
             content="Say something to the manager first: there is nothing to grade yet.", author="painpoint"
         ).send()

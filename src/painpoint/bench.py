@@ -19,7 +19,7 @@ from painpoint.persona import Connection, Difficulty, Persona
 from painpoint.rules import load_rules
 from painpoint.settings import load_settings
 from painpoint.tokens import TokenCounter, tiktoken_counter
-from painpoint.voice import ChatVoice, ScriptedVoice, VoiceRequest, build_messages
+from painpoint.voice import ChatVoice, PublicPersona, ScriptedVoice, VoiceRequest, build_messages
 
 # A candidate who keeps talking: forty turns of varied, plausible lines.
 LONG_INTERVIEW = [
@@ -137,7 +137,7 @@ def bench_prompt_tokens(report: BenchReport, persona: Persona, counter: TokenCou
     for turn, message in enumerate(LONG_INTERVIEW, 1):
         step = engine.step(state, analyzer.analyze(persona, message, state.last_topic), message)
         state = step.state
-        request = VoiceRequest(voice_persona(persona), step.plan, message, history[-window:])
+        request = VoiceRequest(PublicPersona.of(persona), step.plan, message, history[-window:])
         if turn in (5, 10, 20, 40):
             _, bounded = voice.prompt_for(request)
             naive = sum(
@@ -150,13 +150,6 @@ def bench_prompt_tokens(report: BenchReport, persona: Persona, counter: TokenCou
                 ratio = bounded / naive
                 report.add("bounded / naive at turn 40", round(ratio, 2), "ratio", "<= 0.5", ratio <= 0.5)
         history += [("candidate", message), ("manager", step.plan.text)]
-
-
-def voice_persona(persona: Persona) -> Any:
-    """The public view of a persona (what an LLM voice receives)."""
-    from painpoint.voice import PublicPersona
-
-    return PublicPersona.of(persona)
 
 
 def bench_grader(report: BenchReport, library: Library, analyzer: OfflineAnalyzer) -> None:
