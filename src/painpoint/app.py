@@ -8,39 +8,47 @@ about the persona.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import logging
+import math
 import random
-from collections.abc import Callable
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import chainlit as cl
 import plotly.graph_objects as go  # type: ignore[import-untyped]
 from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
 from chainlit.input_widget import Select, Switch
+from chainlit.server import app as http_app
 from chainlit.types import ThreadDict
+from fastapi import Request
+from fastapi.responses import JSONResponse
 
+from painpoint import desk
+from painpoint.accounts import DUMMY_HASH, LOCAL, Account, AccountError, LoginLimiter, Role, check_name, verify_password
+from painpoint.app_context import (
+    LIBRARY,
+    RECORDS,
+    SETTINGS,
+    STORE,
+    account_of,
+    current_account,
+    local_mode,
+    refuse_session,
+)
 from painpoint.coach import hint, progress
+from painpoint.coaching import persona_by_id, resolve_profile
 from painpoint.debrief import render_debrief
 from painpoint.errors import ModelUnavailableError, PainpointError
 from painpoint.interview import Interview
-from painpoint.library import Library, load_library
 from painpoint.persona import Connection, Difficulty, Mode, Persona
-from painpoint.resources import app_root
+from painpoint.records import Assignment, Attempt
 from painpoint.scorecard import Dimension, Scorecard
 from painpoint.session import build_grader, build_interview, shared_offline_analyzer
-from painpoint.settings import Settings, load_settings
-from painpoint.store import Store, database_url
 from painpoint.transcript import Turn
-
-log = logging.getLogger("painpoint.app")
-
-LIBRARY: Library = load_library()
-for _error in LIBRARY.errors:
-    log.warning("persona skipped: %s", _error)
-STORE = Store(database_url(app_root()))
-SETTINGS: Settings = load_settings()
 
 _DIMENSION_LABELS = {
     Dimension.DISCOVERY: "Discovery",
@@ -60,12 +68,17 @@ _CONNECTION_LABELS = {
 class WebSession:
     """Everything one browser tab's interview needs, kept in `cl.user_session` under one key."""
 
+    account: Account
     persona: Persona
     interview: Interview
     difficulty: Difficulty
     connection: Connection
     hints: bool
+    assignment: Assignment | None = None
+    """Set when the coach fixed the settings: they can't be changed here."""
     seed: int = 0
+    attempt_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     pending: str | None = None
     """A message that could not be sent (the model was down), kept for Retry."""
     last_message: cl.Message | None = None
@@ -104,28 +117,161 @@ def _data_layer() -> SQLAlchemyDataLayer:
     return SQLAlchemyDataLayer(conninfo=STORE.url)
 
 
+# Failed sign-ins are limited per name (someone guessing one account's password) and per client address (someone
+# trying many names); behind a proxy every client shares the proxy's address, hence the higher allowance there.
+NAME_LIMITER = LoginLimiter(free=5)
+ADDRESS_LIMITER = LoginLimiter(free=30)
+
+
+class _SignInLimit:
+    """ASGI middleware around POST /login: refuses with 429 and Retry-After while a name or address is locked out.
+
+    Written against raw ASGI because the form must be read here and read again by Chainlit's route.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].endswith("/login"):
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body") or len(body) > 65_536:
+                break
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        client = scope.get("client") or ("unknown", 0)
+        address = f"address:{client[0]}"
+        try:
+            form = await Request(scope, replay).form()
+            name = "name:" + str(form.get("username", "")).strip().lower()
+        except Exception:  # an unreadable form is the route's to refuse
+            name = "name:"
+        replayed = False
+        wait = max(ADDRESS_LIMITER.retry_after(address), NAME_LIMITER.retry_after(name))
+        if wait:
+            seconds = math.ceil(wait)
+            response = JSONResponse(
+                {"detail": f"Too many failed sign-ins: try again in {seconds} s."},
+                status_code=429,
+                headers={"Retry-After": str(seconds)},
+            )
+            await response(scope, replay, send)
+            return
+
+        async def watch(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                if message["status"] == 401:
+                    ADDRESS_LIMITER.failed(address)
+                    NAME_LIMITER.failed(name)
+                elif message["status"] == 200:
+                    NAME_LIMITER.succeeded(name)
+            await send(message)
+
+        await self.app(scope, replay, watch)
+
+
+http_app.add_middleware(_SignInLimit)
+
+
+def _user(account: Account) -> cl.User:
+    # The token carries the name only as an identity claim; the role is read from the database on every use.
+    return cl.User(identifier=account.name, metadata={"role": account.role.value, "provider": account.provider})
+
+
+@cl.password_auth_callback
+async def _password_sign_in(username: str, password: str) -> cl.User | None:
+    if SETTINGS.auth == "header":
+        return None
+    await STORE.create_schema()
+    # Rate limits are applied around this, in `_limit_sign_ins`.
+    found = await RECORDS.account(username.strip().lower())
+    stored = found[1] if found else None
+    # Always pay for one hash, so a wrong name takes as long as a wrong password.
+    matches = await asyncio.to_thread(verify_password, password, stored or DUMMY_HASH)
+    if found is None or stored is None or not matches:
+        return None
+    return _user(found[0])
+
+
 @cl.header_auth_callback
-async def _local_user(headers: Any) -> cl.User | None:
-    # One local user until accounts exist: history needs a user to belong to.
-    return cl.User(identifier="local", metadata={"role": "learner", "provider": "local"})
+async def _header_sign_in(headers: Any) -> cl.User | None:
+    if SETTINGS.auth == "header":
+        # A single-sign-on proxy names the user; only safe behind a proxy that strips this header from clients.
+        try:
+            name = check_name(str(headers.get(SETTINGS.auth_header, "")))
+        except AccountError:
+            return None
+        await STORE.create_schema()
+        found = await RECORDS.account(name)
+        if found is None:
+            with contextlib.suppress(AccountError):  # created by a concurrent request
+                await RECORDS.add_account(name, Role.LEARNER, None)
+            found = await RECORDS.account(name)
+        return None if found is None else _user(found[0].model_copy(update={"provider": "header"}))
+    if await local_mode():
+        # One local user until accounts exist: history needs a user to belong to.
+        return _user(LOCAL)
+    return None
+
+
+def _persona_profile(persona: Persona, name: str, display: str, default: bool) -> cl.ChatProfile:
+    return cl.ChatProfile(
+        name=name,
+        display_name=display,
+        markdown_description=(
+            f"**{persona.name}**, {persona.title} at {persona.company.name}.  \n"
+            f"Hiring: **{persona.role}** · "
+            f"{'Sales audition' if persona.mode is Mode.SALES_AUDITION else 'Interview'} · "
+            f"{persona.difficulty.value}  \n{persona.context}"
+        ),
+        default=default,
+    )
 
 
 @cl.set_chat_profiles
 async def _profiles(user: cl.User | None = None, language: str | None = None) -> list[cl.ChatProfile]:
-    return [
-        cl.ChatProfile(
-            name=persona.id,
-            display_name=f"{persona.name} · {persona.role}",
-            markdown_description=(
-                f"**{persona.name}**, {persona.title} at {persona.company.name}.  \n"
-                f"Hiring: **{persona.role}** · "
-                f"{'Sales audition' if persona.mode is Mode.SALES_AUDITION else 'Interview'} · "
-                f"{persona.difficulty.value}  \n{persona.context}"
-            ),
-            default=index == 0,
-        )
-        for index, persona in enumerate(LIBRARY.personas)
-    ]
+    account = await account_of(user)
+    if account is None:
+        return []
+    desk_label = {Role.COACH: "🧭 Coach desk", Role.LEARNER: "🧭 My desk"}[account.role]
+    desk_profile = cl.ChatProfile(
+        name=desk.DESK,
+        display_name="📈 My progress" if account is LOCAL else desk_label,
+        markdown_description="Assignments, scenarios and review of your learners' attempts."
+        if account.role is Role.COACH
+        else "Your assignments, your attempts and your progress over time.",
+        default=account is not LOCAL,
+    )
+    profiles: list[cl.ChatProfile] = [] if account is LOCAL else [desk_profile]
+    if account.role is Role.LEARNER and account is not LOCAL:
+        for assignment in await RECORDS.assignments_for(account.name):
+            persona = await persona_by_id(RECORDS, LIBRARY, assignment.persona, assignment.coach)
+            if persona is not None:
+                label = "📋 " + desk.assignment_label(assignment, persona)
+                profiles.append(_persona_profile(persona, desk.assignment_profile(assignment), label, False))
+    for index, persona in enumerate(LIBRARY.personas):
+        default = account is LOCAL and index == 0
+        profiles.append(_persona_profile(persona, persona.id, f"{persona.name} · {persona.role}", default))
+    if account.role is Role.COACH:
+        for scenario in await RECORDS.scenarios_of(account.name):
+            persona = await persona_by_id(RECORDS, LIBRARY, scenario.persona_id, account.name)
+            if persona is not None:
+                profiles.append(_persona_profile(persona, persona.id, f"✏️ {persona.name} · {persona.role}", False))
+    if account is LOCAL:
+        profiles.append(desk_profile)
+    return profiles
 
 
 def _settings_widgets(persona: Persona, difficulty: Difficulty, connection: Connection, hints: bool) -> cl.ChatSettings:
@@ -153,13 +299,6 @@ def _settings_widgets(persona: Persona, difficulty: Difficulty, connection: Conn
 # -- the interview -----------------------------------------------------------------------------------------
 
 
-def _persona_for(profile: str | None) -> Persona:
-    for persona in LIBRARY.personas:
-        if persona.id == profile:
-            return persona
-    return LIBRARY.personas[0]
-
-
 def _new_interview(persona: Persona, difficulty: Difficulty, connection: Connection, seed: int) -> Interview:
     return build_interview(persona, settings=SETTINGS, difficulty=difficulty, connection=connection, seed=seed)
 
@@ -172,6 +311,9 @@ def _job_ad(persona: Persona) -> str:
 
 async def _show_sidebar(web: WebSession) -> None:
     elements: list[Any] = [cl.Text(name="Job ad", content=_job_ad(web.persona), display="side")]
+    if web.assignment is not None:
+        fixed = desk.assignment_label(web.assignment, web.persona)
+        elements.insert(0, cl.Text(name="Assignment", content=f"From {web.assignment.coach}: {fixed}", display="side"))
     if web.interview.state is not None:
         report = progress(web.persona, web.interview.state).render(show_trust=web.hints)
         elements.insert(0, cl.Text(name="Progress", content=report, display="side"))
@@ -217,11 +359,31 @@ async def _save(web: WebSession) -> None:
             "connection": web.connection.value,
             "hints": web.hints,
             "seed": web.seed,
+            "assignment": web.assignment.id if web.assignment else None,
+            "attempt_id": web.attempt_id,
+            "started_at": web.started_at.isoformat(),
         },
         "scorecard": web.graded.model_dump(mode="json") if web.graded else None,
         "attempts": web.attempts,
     }
     await STORE.save_interview(thread_id, user.identifier if user else None, web.persona.id, data)
+    transcript = web.interview.transcript
+    if transcript.candidate_turns():
+        await RECORDS.save_attempt(
+            Attempt(
+                id=web.attempt_id,
+                learner=web.account.name,
+                thread_id=thread_id,
+                persona=web.persona.id,
+                assignment_id=web.assignment.id if web.assignment else None,
+                started_at=web.started_at,
+                updated_at=datetime.now(UTC),
+                graded_at=datetime.now(UTC) if web.graded else None,
+                transcript=transcript.model_dump(mode="json", exclude_none=True),
+                scorecard=web.graded,
+                review=None,
+            )
+        )
 
 
 async def _speak(web: WebSession, work: Callable[..., Turn], *args: Any) -> tuple[cl.Message, Turn]:
@@ -283,20 +445,41 @@ async def _respond(web: WebSession, text: str) -> None:
 
 @cl.on_chat_start
 async def _start() -> None:
+    account = await current_account()
+    if account is None:
+        await refuse_session()
+        return
+    profile = cl.user_session.get("chat_profile")
+    if profile == desk.DESK:
+        cl.user_session.set("desk", True)
+        await desk.open_desk(account)
+        return
     if not LIBRARY.personas:
         await cl.Message(content="No valid persona files were found in `personas/`.", author="painpoint").send()
         return
-    persona = _persona_for(cl.user_session.get("chat_profile"))
-    chosen = await _settings_widgets(persona, persona.difficulty, persona.connection, True).send()
-    difficulty = Difficulty(chosen.get("difficulty", persona.difficulty.value))
-    connection = Connection(chosen.get("connection", persona.connection.value))
+    resolved = await resolve_profile(RECORDS, LIBRARY, account, profile)
+    if resolved is None and profile is None:
+        resolved = (LIBRARY.personas[0], None)
+    if resolved is None:
+        await cl.Message(content="That scenario is not available to you.", author="painpoint").send()
+        return
+    persona, assignment = resolved
+    if assignment is None:
+        chosen = await _settings_widgets(persona, persona.difficulty, persona.connection, True).send()
+        difficulty = Difficulty(chosen.get("difficulty", persona.difficulty.value))
+        connection = Connection(chosen.get("connection", persona.connection.value))
+        hints = bool(chosen.get("hints", True))
+    else:
+        difficulty, connection, hints = assignment.difficulty, assignment.connection, assignment.hints
     seed = random.randrange(1_000_000)
     web = WebSession(
+        account=account,
         persona=persona,
         interview=_new_interview(persona, difficulty, connection, seed),
         difficulty=difficulty,
         connection=connection,
-        hints=bool(chosen.get("hints", True)),
+        hints=hints,
+        assignment=assignment,
         seed=seed,
     )
     cl.user_session.set("painpoint", web)
@@ -305,6 +488,13 @@ async def _start() -> None:
 
 @cl.on_message
 async def _message(message: cl.Message) -> None:
+    account = await current_account()
+    if account is None:
+        await refuse_session()
+        return
+    if cl.user_session.get("desk"):
+        await desk.desk_message(account, message.content, list(message.elements or []))
+        return
     web = _session()
     if web is None:
         await cl.Message(content="This conversation has no interview. Start a new chat.", author="painpoint").send()
@@ -321,6 +511,12 @@ async def _message(message: cl.Message) -> None:
 async def _settings_changed(values: dict[str, Any]) -> None:
     web = _session()
     if web is None:
+        return
+    if web.assignment is not None:
+        await cl.Message(
+            content="Your coach set this assignment's difficulty, connection and hints; they can't be changed here.",
+            author="painpoint",
+        ).send()
         return
     web.hints = bool(values.get("hints", web.hints))
     difficulty = Difficulty(values.get("difficulty", web.difficulty.value))
@@ -342,7 +538,7 @@ async def _settings_changed(values: dict[str, Any]) -> None:
 @cl.action_callback("hint")
 async def _hint(action: cl.Action) -> None:
     web = _session()
-    if web is None or web.interview.state is None:
+    if web is None or web.interview.state is None or not web.hints:
         return
     await cl.Message(
         content=f"💡 {hint(web.persona, web.interview.state, web.interview.transcript)}", author="Coach"
@@ -390,6 +586,8 @@ async def _try_again(action: cl.Action) -> None:
             }
         )
     web.seed += 1
+    web.attempt_id = uuid.uuid4().hex
+    web.started_at = datetime.now(UTC)
     web.graded = None
     web.pending = None
     web.interview = _new_interview(web.persona, web.difficulty, web.connection, web.seed)
@@ -454,38 +652,58 @@ async def _send_debrief(web: WebSession, scorecard: Scorecard) -> None:
 
 @cl.on_chat_resume
 async def _resume(thread: ThreadDict) -> None:
-    user = cl.context.session.user
-    data = await STORE.load_interview(thread["id"], user.identifier if user else None)
-    if data is None:
-        await cl.Message(content="This conversation's interview could not be found.", author="painpoint").send()
+    account = await current_account()
+    if account is None:
+        await refuse_session()
         return
-    persona = _persona_for(data["transcript"]["persona"])
-    if persona.id != data["transcript"]["persona"]:
-        await cl.Message(content="This scenario is no longer in the library.", author="painpoint").send()
+    data = await STORE.load_interview(thread["id"], account.name)
+    if data is None:
+        # A desk conversation (or one whose interview never started): the desk is safe to reopen for anyone.
+        cl.user_session.set("desk", True)
+        task = asyncio.ensure_future(_after_resume(desk.open_desk(account)))
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
         return
     ui = data.get("ui", {})
+    assignment = await RECORDS.assignment_for(account, ui["assignment"]) if ui.get("assignment") else None
+    owner = assignment.coach if assignment else (account.name if account.role is Role.COACH else None)
+    persona = await persona_by_id(RECORDS, LIBRARY, data["transcript"]["persona"], owner)
+    if persona is None or (ui.get("assignment") and assignment is None):
+        await cl.Message(content="This scenario is no longer available.", author="painpoint").send()
+        return
     difficulty = Difficulty(ui.get("difficulty", persona.difficulty.value))
     connection = Connection(ui.get("connection", persona.connection.value))
     seed = int(ui.get("seed", 0))
     web = WebSession(
+        account=account,
         persona=persona,
         interview=_new_interview(persona, difficulty, connection, seed),
         difficulty=difficulty,
         connection=connection,
         hints=bool(ui.get("hints", True)),
+        assignment=assignment,
         seed=seed,
         attempts=list(data.get("attempts", [])),
     )
+    if ui.get("attempt_id"):
+        web.attempt_id = str(ui["attempt_id"])
+        web.started_at = datetime.fromisoformat(ui["started_at"])
     web.interview.restore(data)
     if data.get("scorecard"):
         web.graded = Scorecard.model_validate(data["scorecard"])
     cl.user_session.set("painpoint", web)
-    await _settings_widgets(persona, web.difficulty, web.connection, web.hints).send()
+    if assignment is None:
+        await _settings_widgets(persona, web.difficulty, web.connection, web.hints).send()
     # Chainlit replaces the message list with the stored thread right after this handler returns, so anything
     # shown now would vanish: greet the returning candidate just after that.
     task = asyncio.ensure_future(_welcome_back(web))
     _BACKGROUND.add(task)
     task.add_done_callback(_BACKGROUND.discard)
+
+
+async def _after_resume(work: Awaitable[None], delay: float = 0.5) -> None:
+    await asyncio.sleep(delay)
+    await work
 
 
 async def _welcome_back(web: WebSession, delay: float = 0.5) -> None:

@@ -89,8 +89,13 @@ def load_file(model: type[M], path: Path) -> M:
         raw = path.read_bytes()
     except OSError as exc:
         raise DataFileError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from None
+    return load_bytes(model, raw, str(path))
+
+
+def load_bytes(model: type[M], raw: bytes, source: str) -> M:
+    """Load a model from the bytes of a YAML file (a file on disk or an upload), with `source` naming it."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DataFileError(str(path), [f"not UTF-8 text (bad byte at offset {exc.start})"]) from None
-    return load_text(model, text, str(path))
+        raise DataFileError(source, [f"not UTF-8 text (bad byte at offset {exc.start})"]) from None
+    return load_text(model, text, source)

@@ -24,6 +24,8 @@ ENVIRONMENT = {
     "PAINPOINT_ANALYZER": "analyzer",
     "PAINPOINT_JUDGE": "judge",
     "PAINPOINT_REQUEST_TIMEOUT": "request_timeout",
+    "PAINPOINT_AUTH": "auth",
+    "PAINPOINT_AUTH_HEADER": "auth_header",
 }
 
 
@@ -50,6 +52,12 @@ class Settings(BaseModel):
     window_turns: int = Field(default=6, ge=0, le=40, description="Recent turns sent to an LLM, verbatim.")
     max_prompt_tokens: int = Field(default=3000, ge=256)
     max_message_tokens: int = Field(default=400, ge=16, description="Longest candidate message accepted.")
+    auth: Literal["auto", "password", "header"] = Field(
+        default="auto",
+        description="Web sign-in: auto (passwords once an account exists, else one local user), password, or "
+        "header (a single-sign-on proxy names the user in `auth_header`; only behind a proxy that sets it).",
+    )
+    auth_header: str = Field(default="X-Forwarded-User", description="The header a sign-on proxy names the user in.")
 
 
 def settings_file() -> Path | None:

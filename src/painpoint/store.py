@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from painpoint import records
+
 _CHAINLIT_POSTGRES = [
     """CREATE TABLE IF NOT EXISTS users (
         "id" UUID PRIMARY KEY, "identifier" TEXT NOT NULL UNIQUE, "metadata" JSONB NOT NULL, "createdAt" TEXT)""",
@@ -81,13 +83,14 @@ class Store:
         self.url = url
         self.engine: AsyncEngine = create_async_engine(url)
         self.is_sqlite = url.startswith("sqlite")
+        self.records = records.Records(self.engine)
         self._ready = False
 
     async def create_schema(self) -> None:
         """Create every table that is missing (idempotent, safe on every start)."""
         if self._ready:
             return
-        statements = [_sqlite(s) if self.is_sqlite else s for s in _CHAINLIT_POSTGRES] + [_PAINPOINT]
+        statements = [_sqlite(s) if self.is_sqlite else s for s in _CHAINLIT_POSTGRES] + [_PAINPOINT, *records.SCHEMA]
         async with self.engine.begin() as connection:
             for statement in statements:
                 await connection.execute(text(statement))
@@ -110,7 +113,9 @@ class Store:
                     "INSERT INTO painpoint_interviews "
                     '("thread_id", "user_identifier", "persona", "data", "updated_at") '
                     "VALUES (:thread_id, :user, :persona, :data, :now) "
-                    'ON CONFLICT ("thread_id") DO UPDATE SET "data" = :data, "persona" = :persona, "updated_at" = :now'
+                    'ON CONFLICT ("thread_id") DO UPDATE SET "data" = :data, "persona" = :persona, "updated_at" = :now '
+                    # Never over another user's interview, whatever thread id a client names.
+                    "WHERE COALESCE(painpoint_interviews.\"user_identifier\", '') = COALESCE(:user, '')"
                 ),
                 {"thread_id": thread_id, "user": user, "persona": persona, "data": json.dumps(data), "now": now},
             )
