@@ -254,7 +254,12 @@ def _for(role: Role | None) -> Callable[[Handler], Handler]:
             if role is not None and account.role is not role:
                 await _say("That is not available to you.").send()
                 return
-            await handler(account, action)
+            try:
+                await handler(account, action)
+            finally:
+                # An answered question ends the browser's task early and its restart is never closed: close it,
+                # or the desk's buttons stay disabled.
+                await cl.context.emitter.task_end()
 
         cl.action_callback(handler.__name__.removeprefix("_"))(run)
         return handler
