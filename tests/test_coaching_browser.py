@@ -62,11 +62,7 @@ def sign_in(playwright: Playwright, server: Server, name: str) -> Page:
 
 
 def click_button(page: Page, label: str | re.Pattern[str]) -> None:
-    try:
-        page.get_by_role("button", name=label).last.click(timeout=30_000)
-    except Exception:
-        page.screenshot(path="/tmp/fail.png")
-        raise
+    page.get_by_role("button", name=label).last.click(timeout=30_000)
 
 
 def answer(page: Page, text: str) -> None:
@@ -78,7 +74,6 @@ def answer(page: Page, text: str) -> None:
         if page.locator("#chat-submit:not([disabled])").count():
             page.click("#chat-submit")
             return
-    page.screenshot(path="/tmp/fail.png")
     raise AssertionError(f"could not send {text!r}")
 
 
@@ -315,3 +310,70 @@ def probe_all_routes(server: Server, attempt_id: str, thread_id: str, secret_lin
     run_async(sockets())
     # Header sign-in (the local user) is closed once accounts exist.
     assert http.post("/auth/header").status_code == 401
+
+
+def test_a_coach_authors_scenarios_in_the_browser_with_the_clis_errors(
+    tmp_path: Path, playwright: Playwright, library: Library
+) -> None:
+    server = Server(tmp_path)
+    users_cli(server, "add", "carla", "--role", "coach", password=PASSWORDS["carla"])
+    users_cli(server, "add", "ana", "--role", "learner", "--coach", "carla", password=PASSWORDS["ana"])
+    server.start()
+    good = (Path(__file__).parents[1] / "personas" / f"{TERESA}.yaml").read_text()
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(good.replace("difficulty: ", "difficulty: impossible_", 1).replace(TERESA, "carla-drill", 1))
+    cli = subprocess.run(
+        [sys.executable, "-m", "painpoint.cli", "personas", "validate", str(broken)], capture_output=True, text=True
+    )
+    problem = cli.stderr.splitlines()[0].removeprefix(f"FAIL {broken}: ").strip()
+    assert cli.returncode == 2 and problem
+    try:
+        coach = sign_in(playwright, server, "carla")
+        coach.wait_for_selector("text=Coach desk · carla")
+        # Pasted as a message: refused with the CLI's own words.
+        answer(coach, broken.read_text())
+        coach.wait_for_selector("text=The scenario was not saved.", timeout=30_000)
+        shown = coach.locator(ASSISTANT).last.inner_text()
+        assert "pasted.yaml" in shown and problem in shown
+        # Uploaded as a file: saved, then in the coach's menu (and nobody else's).
+        fixed = tmp_path / "carla-drill.yaml"
+        fixed.write_text(good.replace(TERESA, "carla-drill", 1).replace("Teresa Lindqvist", "Tess Lindqvist"))
+        click_button(coach, "Upload a scenario")
+        coach.wait_for_selector("text=Upload a persona YAML file.")
+        coach.locator("#ask-button-input").set_input_files(str(fixed))
+        coach.wait_for_selector("text=carla-drill.yaml (carla-drill: 4 pain points)", timeout=30_000)
+        coach.reload()
+        coach.wait_for_selector("text=Coach desk · carla", timeout=60_000)
+        open_profile(coach, "✏️ Tess Lindqvist")
+        ready(coach)
+        learner = sign_in(playwright, server, "ana")
+        learner.click("#chat-profiles")
+        assert learner.get_by_role("option", name=re.compile("Tess Lindqvist")).count() == 0
+        assert learner.get_by_role("option", name=re.compile("Teresa Lindqvist")).count() == 1
+    finally:
+        server.stop()
+
+
+def test_header_sign_in_behind_a_sign_on_proxy(tmp_path: Path) -> None:
+    server = Server(tmp_path, env={"PAINPOINT_AUTH": "header", "PAINPOINT_AUTH_HEADER": "X-Remote-User"})
+    users_cli(server, "add", "carla", "--role", "coach", password=PASSWORDS["carla"])
+    server.start()
+    try:
+        http = httpx.Client(base_url=server.url)
+        assert http.post("/auth/header").status_code == 401  # no header, no entry
+        assert http.post("/auth/header", headers={"X-Remote-User": "not a name!"}).status_code == 401
+        signed = http.post("/auth/header", headers={"X-Remote-User": "Zoe"})
+        assert signed.status_code == 200
+        cookie = "; ".join(f"{k}={v}" for k, v in signed.cookies.items() if k.startswith("access_token"))
+        me = http.get("/user", headers={"Cookie": cookie}).json()
+        assert me["identifier"] == "zoe" and me["metadata"]["role"] == "learner"  # a new learner
+        coach = http.post("/auth/header", headers={"X-Remote-User": "carla"})
+        assert coach.status_code == 200
+        # Passwords are off in this mode: the proxy is the only door.
+        assert http.post("/login", data={"username": "carla", "password": PASSWORDS["carla"]}).status_code == 401
+        listing = subprocess.run(
+            [sys.executable, "-m", "painpoint.cli", "users", "list"], env=server.env, capture_output=True, text=True
+        )
+        assert "zoe" in listing.stdout and "learner" in listing.stdout
+    finally:
+        server.stop()

@@ -172,7 +172,8 @@ def chat(
                 click.echo("Your message was kept; press Enter on an empty line to quit or type it again.", err=True)
             continue
         if not interactive:
-            say("You", message.strip())
+            # What was recorded, control characters removed: the raw line could drive the terminal.
+            say("You", interview.transcript.turns[-2].text)
         say(persona.name, reply.text)
         if interview.ended and interactive:
             click.echo("(The manager has agreed to a next step. Press Enter to finish.)")
@@ -206,6 +207,9 @@ def grade(transcript_path: Path, persona_ref: str | None, as_json: bool, as_mark
     except PainpointError as exc:
         _fail(str(exc))
         return
+    for reason in dict.fromkeys(u.reason for u in scorecard.unscored):
+        ids = ", ".join(u.id for u in scorecard.unscored if u.reason == reason)
+        click.echo(f"Note: not scored by the judge ({ids}): {reason}", err=True)
     if as_json:
         click.echo(scorecard.model_dump_json(indent=2))
     else:
@@ -272,11 +276,13 @@ def serve(host: str, port: int) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--quick", is_flag=True, help="Skip the model measurements.")
-def bench(as_json: bool, quick: bool) -> None:
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(0), help="Interviews at once.")
+@click.option("--load", default=0, type=click.IntRange(0), help="Also drive the web app with N interviews at once.")
+def bench(as_json: bool, quick: bool, concurrency: int, load: int) -> None:
     """Measure speed, memory and quality on this machine, each figure with its unit."""
     from painpoint.bench import format_report, run_bench
 
-    report = run_bench(quick=quick)
+    report = run_bench(quick=quick, concurrency=concurrency, load=load)
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_report(report))
 
 
@@ -298,6 +304,17 @@ def _pick_persona() -> str:
         click.echo(f"{number:>2}. {persona.name}, {persona.title} at {persona.company.name}: {persona.role}")
     choice = click.prompt("Pick a scenario", type=click.IntRange(1, len(library.personas)))
     return library.personas[choice - 1].id
+
+
+def _register_account_commands() -> None:
+    from painpoint.cli_accounts import export, personas_add, users
+
+    cli.add_command(users)
+    cli.add_command(export)
+    personas.add_command(personas_add)
+
+
+_register_account_commands()
 
 
 def main() -> None:

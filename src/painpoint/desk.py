@@ -7,6 +7,7 @@ Every action re-reads the account from the database and every id in an action pa
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -472,7 +473,7 @@ async def _desk_new_assignment(coach: Account, action: cl.Action) -> None:
 
 @_for(Role.COACH)
 async def _desk_upload_scenario(coach: Account, action: cl.Action) -> None:
-    files = await cl.AskFileMessage(
+    ask = cl.AskFileMessage(
         content="Upload a persona YAML file.",
         accept={
             "text/plain": [".yaml", ".yml"],
@@ -483,7 +484,11 @@ async def _desk_upload_scenario(coach: Account, action: cl.Action) -> None:
         max_size_mb=1,
         author="Desk",
         timeout=ASK_TIMEOUT,
-    ).send()
+    )
+    # Chainlit files the upload's spec under the question's parent id, which the browser sends back with the
+    # upload; outside a step there is none and the upload is refused, so give the question a parent.
+    ask.parent_id = action.forId or str(uuid.uuid4())
+    files = await ask.send()
     for element in files or []:
         await _take_scenario(coach, _read_upload(element), element.name)
 
