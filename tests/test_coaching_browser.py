@@ -350,6 +350,14 @@ def test_a_coach_authors_scenarios_in_the_browser_with_the_clis_errors(
         learner.click("#chat-profiles")
         assert learner.get_by_role("option", name=re.compile("Tess Lindqvist")).count() == 0
         assert learner.get_by_role("option", name=re.compile("Teresa Lindqvist")).count() == 1
+        # Guessing ana's password: five tries, then HTTP 429 with Retry-After, even for the right password.
+        http = httpx.Client(base_url=server.url)
+        for _ in range(5):
+            assert http.post("/login", data={"username": "ana", "password": "guess guess"}).status_code == 401
+        for password in ("guess guess", PASSWORDS["ana"]):
+            locked = http.post("/login", data={"username": "ana", "password": password})
+            assert locked.status_code == 429 and 0 < int(locked.headers["Retry-After"]) <= 30
+        assert http.post("/login", data={"username": "carla", "password": PASSWORDS["carla"]}).status_code == 200
     finally:
         server.stop()
 
