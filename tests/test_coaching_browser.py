@@ -200,6 +200,8 @@ def test_coach_assigns_learner_attempts_coach_overrides_and_nobody_else_can_read
         # -- the coach reviews it and overrides a score ------------------------------------------------------
         coach.reload()
         coach.wait_for_selector("text=Coach desk · carla", timeout=60_000)
+        # Conversations are listed by what they are, not by the first button pressed.
+        assert coach.get_by_text("desk_new_assignment").count() == 0
         click_button(coach, "Review attempts")
         click_button(coach, re.compile(r"^ana · "))
         coach.wait_for_selector("text=Override a score", timeout=30_000)

@@ -112,9 +112,38 @@ async def _warm_up(persona: Persona | None = None) -> None:
         await asyncio.to_thread(analyzer.embedder.embed, ["warm up"])
 
 
+class _DataLayer(SQLAlchemyDataLayer):
+    """Chainlit's layer, naming each conversation after what it is rather than its first click or words."""
+
+    async def update_thread(
+        self,
+        thread_id: str,
+        name: str | None = None,
+        user_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+    ) -> None:
+        if name is not None:
+            name = _thread_name() or name
+        await super().update_thread(thread_id, name=name, user_id=user_id, metadata=metadata, tags=tags)
+
+
+def _thread_name() -> str | None:
+    try:
+        web = _session()
+        if web is not None:
+            return f"{web.persona.name} · {web.persona.role}"
+        if cl.user_session.get("desk"):
+            user = cl.context.session.user
+            return "Coach desk" if user and (user.metadata or {}).get("role") == Role.COACH.value else "My desk"
+    except Exception:  # outside a session: keep Chainlit's name
+        return None
+    return None
+
+
 @cl.data_layer
 def _data_layer() -> SQLAlchemyDataLayer:
-    return SQLAlchemyDataLayer(conninfo=STORE.url)
+    return _DataLayer(conninfo=STORE.url)
 
 
 # Failed sign-ins are limited per name (someone guessing one account's password) and per client address (someone
