@@ -432,7 +432,12 @@ async def _speak(web: WebSession, work: Callable[..., Turn], *args: Any) -> tupl
             await message.stream_token(getter.result())
         else:
             getter.cancel()
-    turn: Turn = task.result()
+    try:
+        turn: Turn = task.result()
+    except BaseException:
+        if message.content:  # part of a reply was streamed before the endpoint failed: take it back
+            await message.remove()
+        raise
     if message.content != turn.text:
         # A guard replaced the model's words with the authored line.
         message.content = turn.text

@@ -6,6 +6,7 @@ This is the only place the three meet. Adapters (the CLI, the Chainlit app) hold
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from painpoint.analysis import Analyzer
@@ -17,6 +18,10 @@ from painpoint.rules import EngineRules
 from painpoint.tokens import TokenCounter
 from painpoint.transcript import Fallback, RevealRecord, Transcript, TranscriptState, Turn
 from painpoint.voice import PublicPersona, TokenSink, Voice, VoiceReply, VoiceRequest
+
+# Terminal escape sequences (CSI such as `ESC[2J`, OSC such as a window title, and two-byte ones such as `ESC c`),
+# removed whole so that no half of one is left in the text.
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[0-~])")
 
 
 class Interview:
@@ -78,20 +83,26 @@ class Interview:
     def check_message(self, text: str) -> str:
         """Validate a candidate message before anything is sent.
 
+        Returns:
+            The message as it will be recorded: control characters (terminal escapes, NULs, carriage returns)
+            removed, so none reaches the transcript or a screen that shows it.
+
         Raises:
             EmptyMessageError: for an empty or blank message.
             MessageTooLongError: for one over the token limit, with its count.
         """
-        cleaned = "".join(ch for ch in text if ch.isprintable() or ch in "\n\t").strip()
+        cleaned = "".join(ch for ch in _ESCAPE.sub("", text) if ch.isprintable() or ch in "\n\t").strip()
         if not cleaned:
             raise EmptyMessageError()
-        # Count a bounded prefix first so a megabyte of text is refused without tokenising all of it.
+        # Tokenise at most a bounded prefix of a huge message and extrapolate: a megabyte of text is refused in
+        # milliseconds, with its approximate size in tokens (and the message says it is approximate).
         limit = self.max_message_tokens
-        if len(cleaned) > limit * 12:
-            raise MessageTooLongError(
-                self.counter.count(cleaned[: limit * 40]) + _estimate(cleaned[limit * 40 :]), limit
-            )
-        tokens = self.counter.count(cleaned)
+        head = cleaned[: limit * 40]
+        tokens = self.counter.count(head)
+        if len(head) < len(cleaned):
+            if tokens > limit:
+                raise MessageTooLongError(round(tokens * len(cleaned) / len(head)), limit, approximate=True)
+            tokens = self.counter.count(cleaned)  # long but sparse in tokens (runs of spaces): count it all
         if tokens > limit:
             raise MessageTooLongError(tokens, limit)
         return cleaned
@@ -175,8 +186,3 @@ class Interview:
             trust=state.trust, pain_points=dict(state.levels), phase=state.phase.value
         )
         return turn
-
-
-def _estimate(text: str) -> int:
-    # About four characters a token in English: close enough to report the size of a huge message.
-    return len(text) // 4

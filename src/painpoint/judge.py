@@ -12,10 +12,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from painpoint.errors import describe_model_error
 from painpoint.persona import Mode, Persona
 from painpoint.prompts import load_prompt
 from painpoint.scorecard import CriterionScore, Evidence, Rubric, RubricCriterion, Source, Unscored
@@ -130,6 +132,11 @@ class Judge:
                 raw, problem = exc.raw, exc.problem
                 log.warning("judge reply unusable (%s); %s", problem, "retrying" if _attempt < self.retries else "")
                 continue
+            except Exception as exc:
+                # The client has already retried with backoff; asking again would only double the wait.
+                log.warning("judge endpoint failed: %r", exc)
+                reason = f"the judge's endpoint failed: {describe_model_error(exc)}"
+                return JudgeResult([], [Unscored(id=c.id, reason=reason, raw="", prompt=prompt) for c in wanted])
             return self._check(reply, wanted, rubric.scale_max, transcript, raw, prompt)
         return JudgeResult(
             [], [Unscored(id=c.id, reason=f"judge reply unusable: {problem}", raw=raw, prompt=prompt) for c in wanted]
@@ -141,8 +148,9 @@ class Judge:
         Raises:
             _Unusable: with the raw reply, when it can't be parsed into verdicts.
         """
+        schema = reply_format() if self.method == "json_schema" else JudgeReply
         try:
-            structured = self.model.with_structured_output(JudgeReply, method=self.method, include_raw=True)
+            structured = self.model.with_structured_output(schema, method=self.method, include_raw=True)
         except NotImplementedError:
             structured = None
         if structured is None:
@@ -153,7 +161,9 @@ class Judge:
             assert isinstance(out, dict)  # include_raw=True always returns a dict
             raw_message = out["raw"]
             raw = str(raw_message.content) or json.dumps(getattr(raw_message, "tool_calls", []), default=str)
-            parsed = out.get("parsed") if out.get("parsing_error") is None else None
+            # Reply text is parsed strictly below: LangChain's JSON parser completes truncated JSON.
+            usable = not raw_message.content and out.get("parsing_error") is None
+            parsed = out.get("parsed") if usable else None
         try:
             if parsed is None:
                 return raw, _parse(raw)
@@ -209,6 +219,17 @@ class Judge:
                 )
             )
         return JudgeResult(scored, unscored)
+
+
+def reply_format() -> dict[str, Any]:
+    """The judge's reply schema as a strict JSON-schema response format, given as data.
+
+    Given the pydantic class, the OpenAI client would parse the reply itself and raise on a malformed one,
+    losing the raw text; as data, the reply comes back as text and the judge parses it, retries once and then
+    reports it as unscored with the raw reply.
+    """
+    function = openai.pydantic_function_tool(JudgeReply)["function"]
+    return {"name": function["name"], "schema": function.get("parameters", {}), "strict": True}
 
 
 class _Unusable(Exception):

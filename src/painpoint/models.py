@@ -93,10 +93,15 @@ class LlamaCppChat(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         stream = self.llama.create_chat_completion(messages=self._payload(messages), stream=True, **self._options(stop))
         for event in stream:
-            piece = event["choices"][0]["delta"].get("content") or ""
-            if piece:
-                chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
-                if run_manager is not None:
+            choice = event["choices"][0]
+            piece = choice["delta"].get("content") or ""
+            finish = choice.get("finish_reason")
+            if piece or finish:
+                chunk = ChatGenerationChunk(
+                    message=AIMessageChunk(content=piece),
+                    generation_info={"finish_reason": finish} if finish else None,
+                )
+                if run_manager is not None and piece:
                     run_manager.on_llm_new_token(piece, chunk=chunk)
                 yield chunk
 
@@ -129,15 +134,22 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
                 "The openai voice needs OPENAI_API_KEY (for OpenAI) or OPENAI_BASE_URL (for a compatible server)."
             )
         key = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
+        # LangChain sends `max_tokens` as `max_completion_tokens`, which compatible servers such as llama.cpp's
+        # ignore (they generate until the context is full): send them the classic field instead.
+        cap: dict[str, Any] = (
+            {"max_tokens": settings.max_reply_tokens}
+            if settings.base_url is None
+            else {"extra_body": {"max_tokens": settings.max_reply_tokens}}
+        )
         return ChatOpenAI(
             model=settings.model,
             base_url=settings.base_url,
             api_key=key,
             temperature=settings.temperature,
-            max_tokens=settings.max_reply_tokens,
             timeout=settings.request_timeout,
             max_retries=settings.max_retries,
             streaming=True,
+            **cap,
         )
     raise ConfigError("The scripted voice uses no model.")
 

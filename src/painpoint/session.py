@@ -23,7 +23,9 @@ def build_voice(settings: Settings) -> tuple[Voice, TokenCounter]:
         return ScriptedVoice(), token_counter(settings)
     model = build_chat_model(settings)
     counter = token_counter(settings, model)
-    return ChatVoice(model, settings.voice, counter, settings.max_prompt_tokens), counter
+    # Both report why each reply ended; a stream that stops without saying why was cut off.
+    voice = ChatVoice(model, settings.voice, counter, settings.max_prompt_tokens, expect_finish_reason=True)
+    return voice, counter
 
 
 def build_analyzer(settings: Settings, offline: OfflineAnalyzer | None = None) -> Analyzer:

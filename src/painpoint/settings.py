@@ -76,20 +76,34 @@ def load_settings(overrides: dict[str, Any] | None = None, path: Path | None = N
         ConfigError: naming the source and field that is wrong.
     """
     values: dict[str, Any] = {}
-    source = "defaults"
+    origin: dict[str, str] = {}  # where each value came from, to name it in an error
     file = path or settings_file()
     if file is not None:
-        source = str(file)
         try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
+            data = tomllib.loads(file.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{file}: not UTF-8 text (bad byte at offset {exc.start})") from None
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{file}: cannot read the settings file: {exc}") from None
-        values.update(data.get("painpoint", data))
+        table = data.get("painpoint", data)
+        if not isinstance(table, dict):
+            raise ConfigError(f"{file}: painpoint: expected a [painpoint] table of settings")
+        values.update(table)
+        origin.update(dict.fromkeys(table, str(file)))
     for variable, name in ENVIRONMENT.items():
         if os.environ.get(variable):
             values[name] = os.environ[variable]
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+            origin[name] = f"${variable}"
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    values.update(flags)
+    origin.update(dict.fromkeys(flags, "command line"))
     try:
         return Settings.model_validate(values)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: " + "; ".join(format_validation_error(exc, values))) from None
+        problems = []
+        for item, line in zip(exc.errors(), format_validation_error(exc, values), strict=True):
+            name = str(item["loc"][0]) if item["loc"] else ""
+            if item["type"] == "extra_forbidden":
+                line = f"{name}: unknown setting (check the spelling)"
+            problems.append(f"{origin.get(name, 'settings')}: {line}")
+        raise ConfigError("; ".join(problems)) from None

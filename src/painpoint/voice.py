@@ -19,8 +19,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, ConfigDict
 
 from painpoint.engine import Intent, TurnPlan
-from painpoint.errors import ModelUnavailableError
-from painpoint.guards import Allowed, check_reply
+from painpoint.errors import CUT_REPLY, ModelUnavailableError, describe_model_error
+from painpoint.guards import Allowed, GuardResult, check_reply
 from painpoint.loader import validate_data
 from painpoint.persona import Persona, Strict
 from painpoint.prompts import load_prompt
@@ -169,7 +169,15 @@ def build_messages(request: VoiceRequest) -> list[BaseMessage]:
 
 
 class ChatVoice:
-    """An LLM says the plan in character; guards check the reply; a failing reply falls back to the authored line."""
+    """An LLM says the plan in character; guards check the reply; a failing reply falls back to the authored line.
+
+    A reply either arrives whole or not at all. When the endpoint fails, also after part of the reply was
+    streamed to `on_token`, :meth:`speak` raises :class:`~painpoint.errors.ModelUnavailableError` and returns
+    nothing: the interview records no turn, the candidate keeps their message and can send it again, and the
+    caller discards whatever it showed of the broken reply. A reply the model ended because it ran out of
+    tokens is complete on the wire but cut mid-thought, so it falls back to the authored line like any reply
+    that fails a guard.
+    """
 
     def __init__(
         self,
@@ -177,11 +185,23 @@ class ChatVoice:
         name: str,
         counter: TokenCounter,
         max_prompt_tokens: int = 3000,
+        expect_finish_reason: bool = False,
     ) -> None:
+        """Wrap a chat model.
+
+        Args:
+            model: the chat model that speaks.
+            name: the voice's name, recorded in the transcript.
+            counter: counts prompt tokens for the budget.
+            max_prompt_tokens: the prompt budget; the oldest turns are dropped to fit.
+            expect_finish_reason: the model reports why each reply ended (OpenAI-compatible endpoints do), so a
+                stream that stops without saying why was cut off, however cleanly the connection closed.
+        """
         self.model = model
         self.name = name
         self.counter = counter
         self.max_prompt_tokens = max_prompt_tokens
+        self.expect_finish_reason = expect_finish_reason
 
     def prompt_for(self, request: VoiceRequest) -> tuple[list[BaseMessage], int]:
         """The messages to send, trimmed to the token budget by dropping the oldest turns."""
@@ -194,7 +214,11 @@ class ChatVoice:
             history = history[1:]
 
     def speak(self, request: VoiceRequest, on_token: TokenSink | None = None) -> VoiceReply:
-        """Stream the model's reply, check it, and fall back to the authored line when a guard fails."""
+        """Stream the model's reply, check it, and fall back to the authored line when a guard fails.
+
+        Raises:
+            ModelUnavailableError: when the endpoint fails or the reply stops short; nothing is returned.
+        """
         messages, tokens = self.prompt_for(request)
         allowed = Allowed(
             line=request.plan.text,
@@ -207,8 +231,12 @@ class ChatVoice:
         started = time.perf_counter()
         first_token: float | None = None
         chunks: list[str] = []
+        finish: str | None = None
         try:
-            for piece in self._stream(messages):
+            for piece, reason in self._stream(messages):
+                finish = reason or finish
+                if not piece:
+                    continue
                 if first_token is None:
                     first_token = time.perf_counter() - started
                 chunks.append(piece)
@@ -217,9 +245,15 @@ class ChatVoice:
         except ModelUnavailableError:
             raise
         except Exception as exc:
-            raise ModelUnavailableError(describe_model_error(exc)) from exc
+            raise ModelUnavailableError(CUT_REPLY if chunks else describe_model_error(exc)) from exc
+        if finish is None and self.expect_finish_reason:
+            raise ModelUnavailableError(CUT_REPLY)
         raw = "".join(chunks).strip()
-        verdict = check_reply(raw, allowed)
+        verdict = (
+            GuardResult(False, "stopped at the reply token limit, mid-thought (raise `max_reply_tokens`)")
+            if finish == "length"
+            else check_reply(raw, allowed)
+        )
         if verdict.ok:
             return VoiceReply(raw, self.name, prompt_tokens=tokens, first_token_seconds=first_token)
         return VoiceReply(
@@ -230,31 +264,13 @@ class ChatVoice:
             first_token_seconds=first_token,
         )
 
-    def _stream(self, messages: list[BaseMessage]) -> Iterator[str]:
+    def _stream(self, messages: list[BaseMessage]) -> Iterator[tuple[str, str | None]]:
+        """The reply's text, piece by piece, each with the finish reason when the model gives one."""
         for chunk in self.model.stream(messages):
+            reason = chunk.response_metadata.get("finish_reason")
             content = chunk.content
             if isinstance(content, str):
-                if content:
-                    yield content
+                text = content
             else:
-                yield "".join(part if isinstance(part, str) else str(part.get("text", "")) for part in content)
-
-
-def describe_model_error(exc: BaseException) -> str:
-    """A sentence a candidate can act on, for any failure of a model client."""
-    kind = type(exc).__name__
-    detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-    if "Connection" in kind or "connect" in detail.lower():
-        return f"The model endpoint can't be reached ({detail or kind}). Check that it is running, then retry."
-    if "Timeout" in kind or "timed out" in detail.lower():
-        return "The model endpoint did not answer in time. Retry, or raise `request_timeout` in the settings."
-    if "RateLimit" in kind:
-        return "The model endpoint is rate-limiting requests (HTTP 429). Wait a moment, then retry."
-    if "Authentication" in kind or "PermissionDenied" in kind:
-        return "The model endpoint refused the API key (check OPENAI_API_KEY)."
-    if "NotFound" in kind:
-        return f"The model endpoint does not know that model ({detail or kind}). Check the model name."
-    status = getattr(exc, "status_code", None)
-    if status:
-        return f"The model endpoint failed with HTTP {status}. Retry in a moment."
-    return f"The model failed: {kind}{': ' + detail if detail else ''}. Retry, or switch to the scripted voice."
+                text = "".join(part if isinstance(part, str) else str(part.get("text", "")) for part in content)
+            yield text, reason if isinstance(reason, str) else None
