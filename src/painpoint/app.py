@@ -726,6 +726,10 @@ async def _resume(thread: ThreadDict) -> None:
     if data.get("scorecard"):
         web.graded = Scorecard.model_validate(data["scorecard"])
     cl.user_session.set("painpoint", web)
+    # This process may never have served this scenario (after a restart, or behind a proxy): index it now.
+    warm = asyncio.ensure_future(_warm_up(persona))
+    _BACKGROUND.add(warm)
+    warm.add_done_callback(_BACKGROUND.discard)
     if assignment is None:
         await _settings_widgets(persona, web.difficulty, web.connection, web.hints).send()
     # Chainlit replaces the message list with the stored thread right after this handler returns, so anything

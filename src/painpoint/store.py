@@ -92,6 +92,9 @@ class Store:
             return
         statements = [_sqlite(s) if self.is_sqlite else s for s in _CHAINLIT_POSTGRES] + [_PAINPOINT, *records.SCHEMA]
         async with self.engine.begin() as connection:
+            if not self.is_sqlite:
+                # Processes starting together on an empty database would race to create the same tables.
+                await connection.execute(text("SELECT pg_advisory_xact_lock(7262467)"))
             for statement in statements:
                 await connection.execute(text(statement))
             for table, column, kind in _LATER_COLUMNS:

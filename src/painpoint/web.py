@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import secrets
 import sys
 from pathlib import Path
@@ -12,18 +14,49 @@ from painpoint.resources import app_root
 
 
 def auth_secret(root: Path) -> str:
-    """$CHAINLIT_AUTH_SECRET, or a random secret kept (owner-only) in `.painpoint/` so sessions survive restarts."""
+    """$CHAINLIT_AUTH_SECRET, or a random secret kept (owner-only) in `.painpoint/` so sessions survive restarts.
+
+    Processes starting together on one app root agree on the secret: it is written in full to a file of its own,
+    then linked into place, so no process reads a half-written secret or keeps one another has replaced.
+    """
     configured = os.environ.get("CHAINLIT_AUTH_SECRET")
     if configured:
         return configured
     path = root / ".painpoint" / "auth_secret"
-    if path.is_file():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    path.touch(mode=0o600)
-    path.write_text(secret)
-    return secret
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"auth_secret.{os.getpid()}.{secrets.token_hex(4)}")
+        draft.touch(mode=0o600)
+        try:
+            draft.write_text(secrets.token_urlsafe(48))
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process was first: its secret stands
+        except OSError:
+            draft.replace(path)  # a file system without hard links
+        finally:
+            draft.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+def chainlit_root(root: Path, host: str, port: int) -> Path:
+    """A folder of this process's own for Chainlit, linking to the web app's files in `root`.
+
+    Chainlit keeps the files it serves (every element's content) in `.files/` under its app root and deletes that
+    folder when it stops, so processes sharing one root would delete each other's files: each `painpoint serve`
+    (one per host and port) runs Chainlit in `.painpoint/serve/HOST-PORT/` instead.
+    """
+    folder = root / ".painpoint" / "serve" / re.sub(r"[^\w.-]", "_", f"{host}-{port}")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("chainlit.md", ".chainlit", "public"):
+        link, target = folder / name, root / name
+        if not target.exists() or (link.is_symlink() and link.readlink() == target):
+            continue
+        if link.is_symlink():
+            link.unlink()
+        with contextlib.suppress(FileExistsError):  # made just now by a process starting on the same port
+            link.symlink_to(target, target_is_directory=target.is_dir())
+    return folder
 
 
 def serve_command(host: str, port: int) -> tuple[list[str], dict[str, str]]:
@@ -38,7 +71,7 @@ def serve_command(host: str, port: int) -> tuple[list[str], dict[str, str]]:
         raise ConfigError(str(exc)) from None
     environment = dict(os.environ)
     environment.update(
-        CHAINLIT_APP_ROOT=str(root),
+        CHAINLIT_APP_ROOT=str(chainlit_root(root, host, port)),
         CHAINLIT_AUTH_SECRET=auth_secret(root),
         CHAINLIT_HOST=host,
         CHAINLIT_PORT=str(port),
