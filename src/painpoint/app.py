@@ -50,19 +50,6 @@ from painpoint.scorecard import Dimension, Scorecard
 from painpoint.session import build_grader, build_interview, shared_offline_analyzer
 from painpoint.transcript import Turn
 
-_DIMENSION_LABELS = {
-    Dimension.DISCOVERY: "Discovery",
-    Dimension.CUSTOMER_FOCUS: "Customer focus",
-    Dimension.CLOSE: "Close",
-}
-_CONNECTION_LABELS = {
-    Connection.BLIND_RESUME.value: "Blind resume",
-    Connection.ADVERTISED_OPENING.value: "Answered the job ad",
-    Connection.INSIDER_REFERRAL.value: "Referred by an insider",
-    Connection.DIRECT_INTRODUCTION.value: "Introduced to the manager",
-    Connection.KNOWN_FROM_BEFORE.value: "Known from before",
-}
-
 
 @dataclass
 class WebSession:
@@ -316,7 +303,7 @@ def _settings_widgets(persona: Persona, difficulty: Difficulty, connection: Conn
             Select(
                 id="connection",
                 label="How you reached the manager",
-                items={label: value for value, label in _CONNECTION_LABELS.items()},
+                items={label: value.value for value, label in desk.CONNECTION_LABELS.items()},
                 initial_value=connection.value,
                 description="A warmer connection starts with more trust.",
             ),
@@ -558,7 +545,7 @@ async def _settings_changed(values: dict[str, Any]) -> None:
     if (difficulty, connection) != (web.difficulty, web.connection):
         web.difficulty, web.connection = difficulty, connection
         await cl.Message(
-            content=f"New settings ({difficulty.value}, {_CONNECTION_LABELS[connection.value].lower()}) "
+            content=f"New settings ({difficulty.value}, {desk.CONNECTION_LABELS[connection].lower()}) "
             "apply from your next attempt: press *Try again* to start over with them.",
             author="painpoint",
         ).send()
@@ -654,7 +641,7 @@ async def _end_and_grade(action: cl.Action) -> None:
 
 
 def _chart(scorecard: Scorecard) -> Any:
-    labels = [_DIMENSION_LABELS[d] for d in Dimension] + ["Overall"]
+    labels = [desk.DIMENSION_LABELS[d] for d in Dimension] + ["Overall"]
     values = [scorecard.dimensions[d] for d in Dimension] + [scorecard.overall]
     figure = go.Figure(
         go.Bar(

@@ -6,7 +6,6 @@ Every action re-reads the account from the database and every id in an action pa
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -26,11 +25,13 @@ from painpoint.review import Override, Review, ReviewError, add_override, effect
 from painpoint.scorecard import Dimension, load_rubric
 from painpoint.transcript import Transcript
 
-log = logging.getLogger("painpoint.desk")
-
 DESK = "desk"
 ASK_TIMEOUT = 600
-_DIMENSIONS = {Dimension.DISCOVERY: "Discovery", Dimension.CUSTOMER_FOCUS: "Customer focus", Dimension.CLOSE: "Close"}
+DIMENSION_LABELS = {
+    Dimension.DISCOVERY: "Discovery",
+    Dimension.CUSTOMER_FOCUS: "Customer focus",
+    Dimension.CLOSE: "Close",
+}
 CONNECTION_LABELS = {
     Connection.BLIND_RESUME: "Blind resume",
     Connection.ADVERTISED_OPENING: "Answered the job ad",
@@ -171,7 +172,7 @@ def progress_chart(attempts: list[Attempt]) -> Any:
     )
     x = [f"#{i + 1} {p.persona.split('-')[0]}" for i, p in enumerate(points)]
     figure = go.Figure()
-    for dimension, label in _DIMENSIONS.items():
+    for dimension, label in DIMENSION_LABELS.items():
         figure.add_trace(go.Scatter(x=x, y=[p.dimensions[dimension] for p in points], mode="lines+markers", name=label))
     figure.add_trace(
         go.Scatter(x=x, y=[p.overall for p in points], mode="lines+markers", name="Overall", line={"width": 4})
@@ -341,7 +342,7 @@ async def show_attempt(viewer: Account, attempt_id: str) -> None:
             header,
             "",
             f"**Overall {card.overall:.0f}/100** · "
-            + " · ".join(f"{label} {card.dimensions[d]:.0f}" for d, label in _DIMENSIONS.items()),
+            + " · ".join(f"{label} {card.dimensions[d]:.0f}" for d, label in DIMENSION_LABELS.items()),
         ]
         body += ["", "| Criterion | Grader | Coach | Why (grader) |", "|---|---|---|---|"]
         for criterion in attempt.scorecard.criteria:
