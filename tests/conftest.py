@@ -157,6 +157,9 @@ def launch_llama_server(port: int, log: Path) -> tuple[subprocess.Popen[bytes], 
             "2",
             "--seed",
             "7",
+            # By default a waiting request cuts the streaming one short after its next token.
+            "--interrupt_requests",
+            "False",
         ],
         stdout=subprocess.DEVNULL,
         stderr=log.open("ab"),  # a file, not a pipe: its logs would fill a pipe and stall the server

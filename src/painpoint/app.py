@@ -20,9 +20,12 @@ from typing import Any
 
 import chainlit as cl
 import plotly.graph_objects as go  # type: ignore[import-untyped]
+from chainlit.config import ChainlitConfig
+from chainlit.config import config as chainlit_config
 from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
 from chainlit.input_widget import Select, Switch
 from chainlit.server import app as http_app
+from chainlit.session import WebsocketSession
 from chainlit.types import ThreadDict
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -199,6 +202,17 @@ class _SignInLimit:
 
 
 http_app.add_middleware(_SignInLimit)
+
+
+def _global_config(self: WebsocketSession) -> ChainlitConfig:
+    config: ChainlitConfig = chainlit_config
+    return config
+
+
+# Chainlit looks for per-profile config overrides by running the (async) profile list to completion inside the
+# running event loop, re-entrantly; with the database reads our profile list needs, 50 connecting sessions
+# exhausted the connection pool and locked SQLite. painpoint's profiles have no overrides: skip the lookup.
+WebsocketSession.get_config = _global_config  # type: ignore[method-assign]
 
 
 def _user(account: Account) -> cl.User:

