@@ -357,6 +357,32 @@ def bench_load(report: BenchReport, base_url: str, clients: int, turns: int = 2)
     report.notes += [f"web load error: {error}" for error in result.errors[:3]]
 
 
+def bench_web_default(report: BenchReport, clients: int = 4, turns: int = 5) -> None:
+    """The default (scripted) voice in the web app: from sending a message to the reply showing, over websockets."""
+    from painpoint.load import LoadConfig, LoadError, run_load
+    from painpoint.servers import ServerError, app_server
+
+    if importlib.util.find_spec("aiohttp") is None:
+        report.notes.append("web reply time skipped: the websocket client needs aiohttp (`pip install -e '.[load]'`)")
+        return
+    with tempfile.TemporaryDirectory(prefix="painpoint-web-") as folder:
+        try:
+            with app_server(Path(folder), "", Path(folder) / "serve.log") as url:
+                # One interview first, so this process has built the scenario's index (as a warm server has).
+                asyncio.run(run_load(LoadConfig(url=url, clients=1, turns=1)))
+                result = asyncio.run(run_load(LoadConfig(url=url, clients=clients, turns=turns)))
+        except (ServerError, LoadError) as exc:
+            report.notes.append(f"web reply time failed: {exc}")
+            return
+    figures = result.summary()
+    name = f"web app, default voice, {clients} interviews"
+    if "first token p95" in figures:
+        visible = float(figures["first token p95"])
+        report.add(f"{name}: reply visible after sending, p95", visible, "s", "< 1 s", visible < 1)
+        report.add(f"{name}: reply complete, p95", figures["full reply p95"], "s")
+    report.add(f"{name}: errors", len(result.errors), "errors", "0", not result.errors)
+
+
 def bench_served(report: BenchReport, persona: Persona, analyzer: OfflineAnalyzer, concurrency: int, load: int) -> None:
     """The sections that need SmolLM2 behind a real local OpenAI-compatible server (llama.cpp's)."""
     from painpoint.servers import ServerError, llama_server, llama_server_available
@@ -398,6 +424,7 @@ def run_bench(quick: bool = False, concurrency: int = 8, load: int = 0) -> Bench
     bench_grader(report, library, analyzer)
     teresa = library.get("teresa-lindqvist-payments")
     if not quick:
+        bench_web_default(report)
         bench_local_voice(report, teresa, analyzer)
     if (concurrency and not quick) or load:
         bench_served(report, teresa, analyzer, 0 if quick else concurrency, load)
