@@ -105,7 +105,7 @@ def test_retryable_fault_is_retried_with_backoff_then_a_clear_error(
     with pytest.raises(ModelUnavailableError, match=message):
         interview.respond(MESSAGE)
     assert len(server.requests) == 1 + RETRIES and server.pending() == 0
-    assert all(r.stream and r.body["messages"][-1]["content"] == MESSAGE for r in server.requests)
+    assert all(r.stream and r.body["messages"][-2]["content"] == MESSAGE for r in server.requests)
     assert all(gap >= least for gap, least in zip(gaps(server), least_gaps, strict=True)), gaps(server)
     assert max(gaps(server)) < 4, "backoff stays bounded"
     assert_intact(interview, turns, state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -122,10 +123,13 @@ def test_prompt_carries_this_turns_line_and_persona(
     )
     interview.open()
     interview.respond("How is the team keeping up with all the new merchants?")
-    system = str(model.sent[-1][0].content)
-    assert teresa.pain_point("stretched-team").levels[0] in system
+    system, note = str(model.sent[-1][0].content), str(model.sent[-1][-1].content)
     assert teresa.name in system and teresa.role in system
-    assert str(model.sent[-1][-1].content) == "How is the team keeping up with all the new merchants?"
+    assert teresa.pain_point("stretched-team").levels[0] in note and "LINE:" not in system
+    assert str(model.sent[-1][-2].content) == "How is the team keeping up with all the new merchants?"
+    # What stays the same leads the prompt; this turn's note comes after the candidate's words.
+    assert next(m.type for m in model.sent[-1]) == "system" and model.sent[-1][-1].type == "system"
+    assert str(model.sent[-2][0].content) == system
 
 
 def test_history_window_and_prompt_tokens_stay_bounded(
@@ -204,3 +208,19 @@ def test_scripted_voice_speaks_the_plan(teresa: Persona, rules: EngineRules) -> 
     seen: list[str] = []
     reply = ScriptedVoice().speak(VoiceRequest(PublicPersona.of(teresa), plan, ""), seen.append)
     assert reply.text == plan.text == "".join(seen) and plan.intent is Intent.GREET
+
+
+def test_the_history_window_moves_in_steps_so_a_prompt_prefix_cache_holds(
+    teresa: Persona, rules: EngineRules, analyzer: OfflineAnalyzer
+) -> None:
+    model = recording_chat(["Good question, let me think."] * 30)
+    interview = _interview(teresa, rules, analyzer, model, window_turns=6)
+    interview.open()
+    for n in range(20):
+        interview.respond(f"Point {n}: what does a good week look like for your team?")
+    prompts = model.sent[1:]
+    # Every prompt keeps at most the window; the oldest kept turn changes only every other exchange.
+    assert all(len(p) - 3 <= 6 for p in prompts)
+    same_start = [a[1].content == b[1].content for a, b in itertools.pairwise(prompts)]
+    assert sum(same_start) >= len(same_start) // 2
+    assert not all(same_start)  # and it does move

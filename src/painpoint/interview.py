@@ -168,7 +168,13 @@ class Interview:
     def _window(self) -> list[tuple[str, str]]:
         if self.window_turns == 0:
             return []
-        return [(t.speaker, t.text) for t in self.transcript.turns[-self.window_turns :]]
+        turns = self.transcript.turns
+        # The window's start moves in steps of two exchanges, not every turn, so the history at the front of the
+        # prompt stays the same for a while and a prefix cache keeps it: between window-3 and window turns.
+        step = max(2, (self.window_turns - 2) // 2 * 2)
+        overflow = len(turns) - self.window_turns
+        start = 0 if overflow <= 0 else -(-overflow // step) * step
+        return [(t.speaker, t.text) for t in turns[start:]]
 
     def _record_manager(self, plan: TurnPlan, reply: VoiceReply, state: InterviewState) -> Turn:
         turn = Turn(

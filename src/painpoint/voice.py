@@ -146,7 +146,12 @@ def load_instructions() -> Instructions:
 
 
 def build_messages(request: VoiceRequest) -> list[BaseMessage]:
-    """The chat prompt for one manager reply: public persona, revealed lines, this turn's line, recent talk."""
+    """The chat prompt for one manager reply: public persona, recent talk, then this turn's note.
+
+    What stays the same for the whole interview comes first and what changes every turn (the revealed lines, this
+    turn's line) comes last, after the history, so a server that caches the prompt's prefix (llama.cpp does)
+    re-reads only the newest turns.
+    """
     persona = request.persona
     system = load_prompt("manager").render(
         name=persona.name,
@@ -157,7 +162,14 @@ def build_messages(request: VoiceRequest) -> list[BaseMessage]:
         personality=persona.personality,
         speaking_style=persona.speaking_style,
         job_ad=persona.job_ad,
-        revealed="\n".join(f"- {line}" for line in request.plan.revealed) or "- (nothing yet)",
+    )
+    # Lines the recent talk already holds word for word (and this turn's own line) need not be repeated.
+    said = [text for speaker, text in request.history if speaker == "manager"]
+    earlier = [
+        line for line in request.plan.revealed if line != request.plan.text and not any(line in text for text in said)
+    ]
+    note = load_prompt("manager_turn").render(
+        revealed="\n".join(f"- {line}" for line in earlier) or "- (nothing beyond the conversation above)",
         instruction=load_instructions().for_intent(request.plan.intent),
         line=request.plan.text,
     )
@@ -165,6 +177,7 @@ def build_messages(request: VoiceRequest) -> list[BaseMessage]:
     for speaker, text in request.history:
         messages.append(HumanMessage(text) if speaker == "candidate" else AIMessage(text))
     messages.append(HumanMessage(request.candidate or OPENING_CUE))
+    messages.append(SystemMessage(note))
     return messages
 
 
