@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from painpoint.analyzer import OfflineAnalyzer
 from painpoint.library import Library, load_library
 from painpoint.persona import Persona
 from painpoint.rules import EngineRules, load_rules
+from painpoint.servers import llama_server_command
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -141,26 +141,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def launch_llama_server(port: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     """`python -m llama_cpp.server` serving SmolLM2 on 127.0.0.1: a real OpenAI-compatible endpoint."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(smollm2_path()),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "4096",
-            "--n_threads",
-            "2",
-            "--seed",
-            "7",
-            # By default a waiting request cuts the streaming one short after its next token.
-            "--interrupt_requests",
-            "False",
-        ],
+        llama_server_command(smollm2_path(), port, threads=2),
         stdout=subprocess.DEVNULL,
         stderr=log.open("ab"),  # a file, not a pipe: its logs would fill a pipe and stall the server
     )

@@ -69,15 +69,9 @@ def llama_server_available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("llama_cpp", "sse_starlette", "uvicorn"))
 
 
-@contextmanager
-def llama_server(model: Path, log: Path, threads: int | None = None) -> Iterator[str]:
-    """`python -m llama_cpp.server` serving a GGUF file on 127.0.0.1; yields its base URL (`.../v1`).
-
-    Raises:
-        ServerError: when it does not start.
-    """
-    port = free_port()
-    command = [
+def llama_server_command(model: Path, port: int, threads: int | None = None) -> list[str]:
+    """The command line of llama.cpp's OpenAI-compatible server for a GGUF file on 127.0.0.1."""
+    return [
         sys.executable,
         "-m",
         "llama_cpp.server",
@@ -98,6 +92,17 @@ def llama_server(model: Path, log: Path, threads: int | None = None) -> Iterator
         "--interrupt_requests",
         "False",
     ]
+
+
+@contextmanager
+def llama_server(model: Path, log: Path, threads: int | None = None) -> Iterator[str]:
+    """`python -m llama_cpp.server` serving a GGUF file on 127.0.0.1; yields its base URL (`.../v1`).
+
+    Raises:
+        ServerError: when it does not start.
+    """
+    port = free_port()
+    command = llama_server_command(model, port, threads)
     with log.open("ab") as sink:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=sink)
     try:
