@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +15,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from painpoint.accounts import (
     LOCAL,
@@ -102,6 +106,39 @@ def records(tmp_path: Path) -> Iterator[Records]:
     asyncio.run(store.close())
 
 
+_TABLES = ["painpoint_accounts", "painpoint_roster", "painpoint_scenarios", "painpoint_assignments"]
+_TABLES += ["painpoint_assignees", "painpoint_attempts"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def both_records(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Records]:
+    """Records on SQLite and on the test PostgreSQL, whose coaching tables are emptied before and after."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"
+    else:
+        configured = os.environ.get("PAINPOINT_TEST_POSTGRES")
+        if not configured:
+            pytest.fail("PAINPOINT_TEST_POSTGRES is not set: run the README's test command, which starts PostgreSQL")
+        url = "postgresql+asyncpg://" + configured.split("://", 1)[1]
+
+    async def reset(store: Store) -> None:
+        if not store.is_sqlite:
+            async with store.engine.begin() as connection:
+                for table in _TABLES:
+                    await connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        store._ready = False
+        await store.create_schema()
+
+    store = Store(url)
+    # Each step here runs in its own event loop (asyncio.run); asyncpg connections can't outlive theirs.
+    store.engine = create_async_engine(url, poolclass=NullPool)
+    store.records = Records(store.engine)
+    asyncio.run(reset(store))
+    yield store.records
+    asyncio.run(reset(store))
+    asyncio.run(store.close())
+
+
 def run(coroutine: object) -> object:
     return asyncio.run(coroutine)  # type: ignore[arg-type]
 
@@ -134,7 +171,8 @@ def _attempt(learner: str, assignment_id: str | None, scorecard: Scorecard | Non
     )
 
 
-def test_accounts_are_unique_and_passwords_can_change(records: Records) -> None:
+def test_accounts_are_unique_and_passwords_can_change(both_records: Records) -> None:
+    records = both_records
     _people(records)
     with pytest.raises(AccountError, match="already an account"):
         run(records.add_account("ana", Role.LEARNER, None))
@@ -146,7 +184,8 @@ def test_accounts_are_unique_and_passwords_can_change(records: Records) -> None:
         run(records.set_password("nobody", "x"))
 
 
-def test_assignments_go_only_to_the_coachs_own_learners_and_codes_stay_with_the_coach(records: Records) -> None:
+def test_assignments_go_only_to_the_coachs_own_learners_and_codes_stay_with_the_coach(both_records: Records) -> None:
+    records = both_records
     _people(records)
     with pytest.raises(AccountError, match="Not among your learners: eve"):
         run(records.create_assignment("carla", TERESA, Difficulty.HARD, Connection.BLIND_RESUME, False, ["eve"], False))
@@ -169,7 +208,8 @@ def test_assignments_go_only_to_the_coachs_own_learners_and_codes_stay_with_the_
     assert run(records.join("eve", "NOTACODE")) is None
 
 
-def test_attempts_are_seen_by_their_learner_and_by_the_coach_of_the_assignment_only(records: Records) -> None:
+def test_attempts_are_seen_by_their_learner_and_by_the_coach_of_the_assignment_only(both_records: Records) -> None:
+    records = both_records
     _people(records)
     carla_work = run(
         records.create_assignment(
