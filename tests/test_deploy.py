@@ -183,7 +183,7 @@ def test_an_interview_moves_to_another_process_when_its_own_goes_away(
         # A new sign-in opens the interview from the history; grading works there too.
         pages.append(open_page(playwright, nginx.url))
         page = pages[1]
-        page.locator('#thread-history a[href^="/thread/"]').filter(has_text=opener[:40]).first.click()
+        page.locator('#thread-history a[href^="/thread/"]').filter(has_text=persona.name).first.click()
         page.wait_for_selector("text=Welcome back", timeout=60_000)
         ready(page)
         page.wait_for_selector("text=Turn 4", timeout=10_000)
