@@ -304,3 +304,24 @@ def test_cli_grade_with_a_failing_judge_says_why_and_still_grades(
     assert "Note: not scored by the judge" in result.stderr and "HTTP 500" in result.stderr
     card = json.loads(result.stdout)
     assert {u["id"] for u in card["unscored"]} == JUDGED and card["overall"] > 0
+
+
+def test_an_endpoint_that_refuses_a_second_system_message_gets_the_note_in_the_candidates_message(
+    teresa: Persona, server: FaultServer
+) -> None:
+    interview = opened(teresa, server)
+    # As a server whose chat template allows one system message only answers (Gemma's, some of Mistral's).
+    server.script(status(400), ok("That's a fair question."), ok("Happy to go on."))
+    interview.respond(MESSAGE)
+    refused, folded = server.requests[-2:]
+    assert [m["role"] for m in refused.body["messages"]][-2:] == ["user", "system"]
+    roles = [m["role"] for m in folded.body["messages"]]
+    assert roles.count("system") == 1 and roles[0] == "system" and roles[-1] == "user"
+    last = folded.body["messages"][-1]["content"]
+    assert last.startswith(MESSAGE) and "LINE:" in last
+    # The turn went through (a guard may still swap in the authored line: this one is a reveal).
+    assert [t.text for t in interview.transcript.turns].count(MESSAGE) == 1
+    assert interview.transcript.turns[-1].speaker == "manager" and interview.transcript.turns[-1].voice == "openai"
+    # Remembered: the next turn goes out in that form at once.
+    interview.respond("How does the team handle it today?")
+    assert [m["role"] for m in server.requests[-1].body["messages"]].count("system") == 1

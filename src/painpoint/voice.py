@@ -181,6 +181,15 @@ def build_messages(request: VoiceRequest) -> list[BaseMessage]:
     return messages
 
 
+def fold_note(messages: list[BaseMessage]) -> list[BaseMessage]:
+    """The prompt with its trailing note moved into the candidate's message, for one-system-message templates."""
+    *head, candidate, note = messages
+    if not isinstance(note, SystemMessage) or not isinstance(candidate, HumanMessage):
+        return messages
+    folded = f"{candidate.content}\n\n(Note for you, not said by the candidate:\n{note.content})"
+    return [*head, HumanMessage(folded)]
+
+
 class ChatVoice:
     """An LLM says the plan in character; guards check the reply; a failing reply falls back to the authored line.
 
@@ -215,6 +224,9 @@ class ChatVoice:
         self.counter = counter
         self.max_prompt_tokens = max_prompt_tokens
         self.expect_finish_reason = expect_finish_reason
+        self.fold_note = False
+        """Set once the endpoint refused a system message after the first: the note then rides in the last
+        candidate message (some chat templates, Gemma's and some of Mistral's, allow one system message only)."""
 
     def prompt_for(self, request: VoiceRequest) -> tuple[list[BaseMessage], int]:
         """The messages to send, trimmed to the token budget by dropping the oldest turns."""
@@ -245,20 +257,25 @@ class ChatVoice:
         first_token: float | None = None
         chunks: list[str] = []
         finish: str | None = None
-        try:
-            for piece, reason in self._stream(messages):
-                finish = reason or finish
-                if not piece:
+        while True:
+            try:
+                for piece, reason in self._stream(fold_note(messages) if self.fold_note else messages):
+                    finish = reason or finish
+                    if not piece:
+                        continue
+                    if first_token is None:
+                        first_token = time.perf_counter() - started
+                    chunks.append(piece)
+                    if on_token is not None:
+                        on_token(piece)
+                break
+            except ModelUnavailableError:
+                raise
+            except Exception as exc:
+                if not chunks and not self.fold_note and getattr(exc, "status_code", None) in (400, 422):
+                    self.fold_note = True  # the request itself was refused: try the one-system-message form
                     continue
-                if first_token is None:
-                    first_token = time.perf_counter() - started
-                chunks.append(piece)
-                if on_token is not None:
-                    on_token(piece)
-        except ModelUnavailableError:
-            raise
-        except Exception as exc:
-            raise ModelUnavailableError(CUT_REPLY if chunks else describe_model_error(exc)) from exc
+                raise ModelUnavailableError(CUT_REPLY if chunks else describe_model_error(exc)) from exc
         if finish is None and self.expect_finish_reason:
             raise ModelUnavailableError(CUT_REPLY)
         raw = "".join(chunks).strip()
