@@ -23,8 +23,8 @@ from painpoint.accounts import (
     LOCAL,
     Account,
     AccountError,
-    LoginLimiter,
     Role,
+    SignInPolicy,
     check_name,
     check_password,
     hash_password,
@@ -72,27 +72,33 @@ def test_names_and_passwords_are_checked() -> None:
     assert check_password("long enough pass") == "long enough pass"
 
 
-def test_login_limiter_locks_out_after_five_failures_and_backs_off() -> None:
-    now = [1000.0]
-    limiter = LoginLimiter(free=5, base=30, ceiling=120, window=900, clock=lambda: now[0])
-    for _ in range(5):
-        assert limiter.retry_after("ana") == 0
-        limiter.failed("ana")
-    assert limiter.retry_after("ana") == 30  # the sixth try waits
-    assert limiter.retry_after("ben") == 0  # other names are unaffected
-    now[0] += 31
-    assert limiter.retry_after("ana") == 0
-    limiter.failed("ana")
-    assert limiter.retry_after("ana") == 60  # doubled
-    for _ in range(5):
-        limiter.failed("ana")
-    assert limiter.retry_after("ana") == 120  # capped at the ceiling
-    limiter.succeeded("ana")
-    assert limiter.retry_after("ana") == 0
-    for _ in range(6):
-        limiter.failed("ben")
-    now[0] += 901  # failures older than the window are forgotten
-    assert limiter.retry_after("ben") == 0
+def test_sign_in_policy_locks_out_after_five_failures_and_backs_off() -> None:
+    policy = SignInPolicy(free=5, base=30, ceiling=120, window=900)
+    failures = [1000.0 + i for i in range(5)]
+    assert policy.retry_after(failures[:4], 1004) == 0
+    assert policy.retry_after(failures, 1004) == 30  # the sixth try waits 30 s after the fifth failure
+    assert policy.retry_after(failures, 1035) == 0
+    assert policy.retry_after([*failures, 1035], 1035) == 60  # doubled
+    assert policy.retry_after([*failures, *range(1035, 1040)], 1039) == 120  # capped at the ceiling
+    assert policy.retry_after(failures, 1004 + 901) == 0  # failures older than the window are forgotten
+
+
+def test_sign_in_failures_are_shared_through_the_database(both_records: Records) -> None:
+    records, policy = both_records, SignInPolicy(free=5)
+
+    async def go() -> None:
+        for i in range(6):
+            await records.sign_in_failed("name:ana", 1000.0 + i, forget_before=0)
+        await records.sign_in_failed("name:ben", 1000.0, forget_before=0)
+        assert policy.retry_after(await records.sign_in_failures("name:ana", 0), 1006) > 0
+        assert len(await records.sign_in_failures("name:ana", 1003)) == 3
+        await records.sign_in_succeeded("name:ana")
+        assert await records.sign_in_failures("name:ana", 0) == []
+        assert await records.sign_in_failures("name:ben", 0) == [1000.0]
+        await records.sign_in_failed("name:eve", 5000.0, forget_before=2000.0)  # old rows are pruned
+        assert await records.sign_in_failures("name:ben", 0) == []
+
+    asyncio.run(go())
 
 
 # -- records: who sees what ---------------------------------------------------------------------------------
@@ -107,7 +113,7 @@ def records(tmp_path: Path) -> Iterator[Records]:
 
 
 _TABLES = ["painpoint_accounts", "painpoint_roster", "painpoint_scenarios", "painpoint_assignments"]
-_TABLES += ["painpoint_assignees", "painpoint_attempts"]
+_TABLES += ["painpoint_assignees", "painpoint_attempts", "painpoint_sign_in_failures"]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

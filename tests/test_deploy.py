@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Playwright
 
@@ -199,3 +200,13 @@ def test_an_interview_moves_to_another_process_when_its_own_goes_away(
     finally:
         for each in pages:
             each.context.browser.close()  # type: ignore[union-attr]
+
+
+def test_sign_in_lockouts_hold_across_processes(cluster: tuple[Nginx, list[Server]]) -> None:
+    _, (first, second) = cluster
+    name = f"mallory-{uuid.uuid4().hex[:8]}"
+    for _ in range(5):
+        assert httpx.post(first.url + "/login", data={"username": name, "password": "guess"}).status_code == 401
+    # The failures are in the shared database: the other process locks the name out too.
+    locked = httpx.post(second.url + "/login", data={"username": name, "password": "guess"})
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0

@@ -12,9 +12,7 @@ import hashlib
 import hmac
 import re
 import secrets
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -116,46 +114,28 @@ def verify_password(password: str, stored: str) -> bool:
 DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
-@dataclass
-class LoginLimiter:
-    """Failed logins per key (a user name, a client address): after `free` failures, a growing lockout.
+@dataclass(frozen=True)
+class SignInPolicy:
+    """How failed sign-ins for one key (a user name, a client address) lock it out.
 
-    Lockouts double from `base` seconds up to `ceiling`; a success clears the key; failures older than `window`
-    are forgotten.
+    After `free` failures within `window` seconds, the key waits `base` seconds after its latest failure, doubling
+    with each further failure up to `ceiling`. A success clears the key. The failures themselves are kept in the
+    database, so every process behind a proxy counts the same ones.
     """
 
     free: int = 5
     base: float = 30.0
     ceiling: float = 900.0
     window: float = 900.0
-    clock: Callable[[], float] = time.monotonic
-    _failures: dict[str, list[float]] = field(default_factory=dict)
 
-    def retry_after(self, key: str) -> float:
-        """Seconds until this key may try again (0 when it may try now)."""
-        now = self.clock()
-        recent = [t for t in self._failures.get(key, []) if now - t < self.window]
-        if recent:
-            self._failures[key] = recent
-        else:
-            self._failures.pop(key, None)
+    def retry_after(self, failures: list[float], now: float) -> float:
+        """Seconds until the key may try again (0 when it may try now), given its failure times (epoch seconds)."""
+        recent = sorted(t for t in failures if now - t < self.window)
         excess = len(recent) - self.free
         if excess < 0:
             return 0.0
         lockout = min(self.ceiling, self.base * 2**excess)
         return float(max(0.0, recent[-1] + lockout - now))
-
-    def failed(self, key: str) -> None:
-        """Record a failed attempt."""
-        self._failures.setdefault(key, []).append(self.clock())
-        if len(self._failures) > 10_000:
-            # Bounded memory under a flood of distinct keys: forget the stalest.
-            oldest = min(self._failures, key=lambda k: self._failures[k][-1])
-            self._failures.pop(oldest)
-
-    def succeeded(self, key: str) -> None:
-        """Clear the key after a successful login."""
-        self._failures.pop(key, None)
 
 
 def join_code() -> str:

@@ -12,6 +12,7 @@ import contextlib
 import json
 import math
 import random
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from painpoint import desk
-from painpoint.accounts import DUMMY_HASH, LOCAL, Account, AccountError, LoginLimiter, Role, check_name, verify_password
+from painpoint.accounts import DUMMY_HASH, LOCAL, Account, AccountError, Role, SignInPolicy, check_name, verify_password
 from painpoint.app_context import (
     LIBRARY,
     RECORDS,
@@ -138,8 +139,18 @@ def _data_layer() -> SQLAlchemyDataLayer:
 
 # Failed sign-ins are limited per name (someone guessing one account's password) and per client address (someone
 # trying many names); behind a proxy every client shares the proxy's address, hence the higher allowance there.
-NAME_LIMITER = LoginLimiter(free=5)
-ADDRESS_LIMITER = LoginLimiter(free=30)
+NAME_POLICY = SignInPolicy(free=5)
+ADDRESS_POLICY = SignInPolicy(free=30)
+
+
+async def _sign_in_wait(address: str, name: str) -> float:
+    await STORE.create_schema()
+    now = time.time()
+    waits = [
+        policy.retry_after(await RECORDS.sign_in_failures(key, now - policy.window), now)
+        for key, policy in ((address, ADDRESS_POLICY), (name, NAME_POLICY))
+    ]
+    return max(waits)
 
 
 class _SignInLimit:
@@ -178,7 +189,7 @@ class _SignInLimit:
         except Exception:  # an unreadable form is the route's to refuse
             name = "name:"
         replayed = False
-        wait = max(ADDRESS_LIMITER.retry_after(address), NAME_LIMITER.retry_after(name))
+        wait = await _sign_in_wait(address, name)
         if wait:
             seconds = math.ceil(wait)
             response = JSONResponse(
@@ -191,11 +202,13 @@ class _SignInLimit:
 
         async def watch(message: Any) -> None:
             if message["type"] == "http.response.start":
+                now = time.time()
+                forget = now - max(NAME_POLICY.window, ADDRESS_POLICY.window)
                 if message["status"] == 401:
-                    ADDRESS_LIMITER.failed(address)
-                    NAME_LIMITER.failed(name)
+                    await RECORDS.sign_in_failed(address, now, forget)
+                    await RECORDS.sign_in_failed(name, now, forget)
                 elif message["status"] == 200:
-                    NAME_LIMITER.succeeded(name)
+                    await RECORDS.sign_in_succeeded(name)
             await send(message)
 
         await self.app(scope, replay, watch)

@@ -37,6 +37,8 @@ SCHEMA = [
         "id" TEXT PRIMARY KEY, "learner" TEXT NOT NULL, "thread_id" TEXT, "persona" TEXT NOT NULL,
         "assignment_id" TEXT, "started_at" TEXT NOT NULL, "updated_at" TEXT NOT NULL, "graded_at" TEXT,
         "transcript" TEXT NOT NULL, "scorecard" TEXT, "review" TEXT)""",
+    """CREATE TABLE IF NOT EXISTS painpoint_sign_in_failures ("key" TEXT NOT NULL, "at" DOUBLE PRECISION NOT NULL)""",
+    'CREATE INDEX IF NOT EXISTS painpoint_sign_in_failures_key ON painpoint_sign_in_failures ("key")',
     'CREATE INDEX IF NOT EXISTS painpoint_attempts_learner ON painpoint_attempts ("learner")',
     'CREATE INDEX IF NOT EXISTS painpoint_attempts_assignment ON painpoint_attempts ("assignment_id")',
 ]
@@ -213,6 +215,32 @@ class Records:
                 {"coach": coach},
             )
             return [row[0] for row in rows]
+
+    # -- sign-in failures --------------------------------------------------------------------------------
+
+    async def sign_in_failures(self, key: str, since: float) -> list[float]:
+        """When this key failed to sign in (epoch seconds), from `since` on."""
+        async with self.engine.connect() as db:
+            rows = await db.execute(
+                text('SELECT "at" FROM painpoint_sign_in_failures WHERE "key" = :key AND "at" >= :since'),
+                {"key": key, "since": since},
+            )
+            return [float(row[0]) for row in rows]
+
+    async def sign_in_failed(self, key: str, at: float, forget_before: float) -> None:
+        """Record a failed sign-in, and forget failures too old to count."""
+        async with self.engine.begin() as db:
+            await db.execute(
+                text('DELETE FROM painpoint_sign_in_failures WHERE "at" < :before'), {"before": forget_before}
+            )
+            await db.execute(
+                text('INSERT INTO painpoint_sign_in_failures ("key", "at") VALUES (:key, :at)'), {"key": key, "at": at}
+            )
+
+    async def sign_in_succeeded(self, key: str) -> None:
+        """Clear a key's failures."""
+        async with self.engine.begin() as db:
+            await db.execute(text('DELETE FROM painpoint_sign_in_failures WHERE "key" = :key'), {"key": key})
 
     # -- scenarios ---------------------------------------------------------------------------------------
 
