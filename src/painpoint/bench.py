@@ -19,7 +19,7 @@ from painpoint.errors import PainpointError
 from painpoint.evals import evaluate_analyzer, load_utterance_sets
 from painpoint.interview import Interview
 from painpoint.library import Library, load_library
-from painpoint.load import percentile
+from painpoint.load import LoadReport, percentile
 from painpoint.persona import Connection, Difficulty, Persona
 from painpoint.rules import load_rules
 from painpoint.settings import Settings, load_settings
@@ -331,21 +331,33 @@ def bench_concurrency(
     report.notes += [f"concurrency error: {error}" for error in dict.fromkeys(alone.errors + together.errors)][:3]
 
 
-def bench_load(report: BenchReport, base_url: str, clients: int, turns: int = 2) -> None:
-    """`painpoint serve` on the local model server, driven over websockets by `clients` candidates at once."""
+def _web_run(
+    report: BenchReport, settings: str, what: str, clients: int, turns: int, warm: bool = False
+) -> LoadReport | None:
+    """Start `painpoint serve` with these settings and hold `clients` interviews at once over its websockets."""
     from painpoint.load import LoadConfig, LoadError, run_load
     from painpoint.servers import ServerError, app_server
 
     if importlib.util.find_spec("aiohttp") is None:
-        report.notes.append("web load skipped: the websocket client needs aiohttp (`pip install -e '.[load]'`)")
-        return
-    with tempfile.TemporaryDirectory(prefix="painpoint-load-") as folder:
+        report.notes.append(f"{what} skipped: the websocket client needs aiohttp (`pip install -e '.[load]'`)")
+        return None
+    with tempfile.TemporaryDirectory(prefix="painpoint-web-") as folder:
         try:
-            with app_server(Path(folder), served_toml(base_url), Path(folder) / "serve.log") as url:
-                result = asyncio.run(run_load(LoadConfig(url=url, clients=clients, turns=turns)))
+            with app_server(Path(folder), settings, Path(folder) / "serve.log") as url:
+                if warm:
+                    # One interview first, so this process has built the scenario's index (as a warm server has).
+                    asyncio.run(run_load(LoadConfig(url=url, clients=1, turns=1)))
+                return asyncio.run(run_load(LoadConfig(url=url, clients=clients, turns=turns)))
         except (ServerError, LoadError) as exc:
-            report.notes.append(f"web load failed: {exc}")
-            return
+            report.notes.append(f"{what} failed: {exc}")
+            return None
+
+
+def bench_load(report: BenchReport, base_url: str, clients: int, turns: int = 2) -> None:
+    """`painpoint serve` on the local model server, driven over websockets by `clients` candidates at once."""
+    result = _web_run(report, served_toml(base_url), "web load", clients, turns)
+    if result is None:
+        return
     figures = result.summary()
     name = f"web app, {clients} interviews over websockets"
     for key in ("first token p95", "full reply p95", "greeting p95"):
@@ -359,21 +371,9 @@ def bench_load(report: BenchReport, base_url: str, clients: int, turns: int = 2)
 
 def bench_web_default(report: BenchReport, clients: int = 4, turns: int = 5) -> None:
     """The default (scripted) voice in the web app: from sending a message to the reply showing, over websockets."""
-    from painpoint.load import LoadConfig, LoadError, run_load
-    from painpoint.servers import ServerError, app_server
-
-    if importlib.util.find_spec("aiohttp") is None:
-        report.notes.append("web reply time skipped: the websocket client needs aiohttp (`pip install -e '.[load]'`)")
+    result = _web_run(report, "", "web reply time", clients, turns, warm=True)
+    if result is None:
         return
-    with tempfile.TemporaryDirectory(prefix="painpoint-web-") as folder:
-        try:
-            with app_server(Path(folder), "", Path(folder) / "serve.log") as url:
-                # One interview first, so this process has built the scenario's index (as a warm server has).
-                asyncio.run(run_load(LoadConfig(url=url, clients=1, turns=1)))
-                result = asyncio.run(run_load(LoadConfig(url=url, clients=clients, turns=turns)))
-        except (ServerError, LoadError) as exc:
-            report.notes.append(f"web reply time failed: {exc}")
-            return
     figures = result.summary()
     name = f"web app, default voice, {clients} interviews"
     if "first token p95" in figures:
