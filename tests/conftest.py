@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -18,11 +15,12 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import Field
 
+from painpoint import servers
 from painpoint.analyzer import OfflineAnalyzer
 from painpoint.library import Library, load_library
 from painpoint.persona import Persona
 from painpoint.rules import EngineRules, load_rules
-from painpoint.servers import llama_server_command
+from painpoint.servers import free_port, llama_server_command
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -107,26 +105,12 @@ def smollm2_path() -> Path:
     return found[0]
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_http(url: str, process: subprocess.Popen[bytes], log: Path | None = None, seconds: float = 90) -> None:
-    """Wait until `url` answers 200, failing early (with the log's tail) if the process dies."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
-            pytest.fail(f"{process.args!r} exited:\n{tail}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    pytest.fail(f"{url} did not answer within {seconds:.0f} s")
+    """Wait until `url` answers 200, failing the test early (with the log's tail) if the process dies."""
+    try:
+        servers.wait_http(url, process, log, seconds)
+    except servers.ServerError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")

@@ -88,14 +88,14 @@ def test_sign_in_failures_are_shared_through_the_database(both_records: Records)
 
     async def go() -> None:
         for i in range(6):
-            await records.sign_in_failed("name:ana", 1000.0 + i, forget_before=0)
-        await records.sign_in_failed("name:ben", 1000.0, forget_before=0)
+            await records.sign_in_failed(["name:ana"], 1000.0 + i, forget_before=0)
+        await records.sign_in_failed(["name:ben"], 1000.0, forget_before=0)
         assert policy.retry_after(await records.sign_in_failures("name:ana", 0), 1006) > 0
         assert len(await records.sign_in_failures("name:ana", 1003)) == 3
         await records.sign_in_succeeded("name:ana")
         assert await records.sign_in_failures("name:ana", 0) == []
         assert await records.sign_in_failures("name:ben", 0) == [1000.0]
-        await records.sign_in_failed("name:eve", 5000.0, forget_before=2000.0)  # old rows are pruned
+        await records.sign_in_failed(["name:eve"], 5000.0, forget_before=2000.0)  # old rows are pruned
         assert await records.sign_in_failures("name:ben", 0) == []
 
     asyncio.run(go())

@@ -205,8 +205,7 @@ class _SignInLimit:
                 now = time.time()
                 forget = now - max(NAME_POLICY.window, ADDRESS_POLICY.window)
                 if message["status"] == 401:
-                    await RECORDS.sign_in_failed(address, now, forget)
-                    await RECORDS.sign_in_failed(name, now, forget)
+                    await RECORDS.sign_in_failed([address, name], now, forget)
                 elif message["status"] == 200:
                     await RECORDS.sign_in_succeeded(name)
             await send(message)

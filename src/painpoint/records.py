@@ -227,15 +227,17 @@ class Records:
             )
             return [float(row[0]) for row in rows]
 
-    async def sign_in_failed(self, key: str, at: float, forget_before: float) -> None:
-        """Record a failed sign-in, and forget failures too old to count."""
+    async def sign_in_failed(self, keys: list[str], at: float, forget_before: float) -> None:
+        """Record a failed sign-in under each key, and forget failures too old to count."""
         async with self.engine.begin() as db:
             await db.execute(
                 text('DELETE FROM painpoint_sign_in_failures WHERE "at" < :before'), {"before": forget_before}
             )
-            await db.execute(
-                text('INSERT INTO painpoint_sign_in_failures ("key", "at") VALUES (:key, :at)'), {"key": key, "at": at}
-            )
+            for key in keys:
+                await db.execute(
+                    text('INSERT INTO painpoint_sign_in_failures ("key", "at") VALUES (:key, :at)'),
+                    {"key": key, "at": at},
+                )
 
     async def sign_in_succeeded(self, key: str) -> None:
         """Clear a key's failures."""

@@ -32,7 +32,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_http(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 90) -> None:
+def wait_http(url: str, process: subprocess.Popen[bytes], log: Path | None = None, seconds: float = 90) -> None:
     """Wait until `url` answers 200.
 
     Raises:
@@ -50,8 +50,8 @@ def wait_http(url: str, process: subprocess.Popen[bytes], log: Path, seconds: fl
     raise ServerError(f"{url} did not answer within {seconds:.0f} s:\n{_tail(log)}")
 
 
-def _tail(log: Path) -> str:
-    return log.read_text(errors="replace")[-2000:] if log.exists() else ""
+def _tail(log: Path | None) -> str:
+    return log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
