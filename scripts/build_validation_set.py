@@ -15,11 +15,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from painpoint.conversation.session import build_interview
 from painpoint.errors import PainpointError
-from painpoint.library import load_library
-from painpoint.session import build_interview
+from painpoint.grading.validation import Labels
+from painpoint.scenario.library import load_library
 from painpoint.settings import Settings
-from painpoint.validation import Labels
 
 library = load_library()
 out = ROOT / "evals" / "transcripts"

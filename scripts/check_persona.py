@@ -8,8 +8,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 import yaml
 
 from painpoint.errors import DataFileError
-from painpoint.loader import load_file
-from painpoint.persona import Persona
+from painpoint.scenario.loader import load_file
+from painpoint.scenario.persona import Persona
 
 ok = True
 for arg in sys.argv[1:]:

@@ -15,12 +15,12 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import Field
 
-from painpoint import servers
-from painpoint.analyzer import OfflineAnalyzer
-from painpoint.library import Library, load_library
-from painpoint.persona import Persona
-from painpoint.rules import EngineRules, load_rules
-from painpoint.servers import free_port, llama_server_command
+from painpoint.conversation.analyzer import OfflineAnalyzer
+from painpoint.conversation.rules import EngineRules, load_rules
+from painpoint.scenario.library import Library, load_library
+from painpoint.scenario.persona import Persona
+from painpoint.web import servers
+from painpoint.web.servers import free_port, llama_server_command
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -19,7 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from painpoint.accounts import (
+from painpoint.cli.main import cli
+from painpoint.coaching.accounts import (
     LOCAL,
     Account,
     AccountError,
@@ -30,16 +31,15 @@ from painpoint.accounts import (
     hash_password,
     verify_password,
 )
-from painpoint.cli import cli
-from painpoint.coaching import ASSIGNMENT_PREFIX, add_scenario, resolve_profile, scores_csv
+from painpoint.coaching.records import Attempt, Records
+from painpoint.coaching.review import Override, Review, ReviewError, add_override, effective_scorecard, progress_series
+from painpoint.coaching.scenarios import ASSIGNMENT_PREFIX, add_scenario, resolve_profile, scores_csv
+from painpoint.conversation.simulate import Level, simulate
 from painpoint.errors import DataFileError
-from painpoint.library import Library
-from painpoint.persona import Connection, Difficulty
-from painpoint.records import Attempt, Records
-from painpoint.review import Override, Review, ReviewError, add_override, effective_scorecard, progress_series
-from painpoint.scorecard import Dimension, Scorecard, load_rubric
-from painpoint.simulate import Level, simulate
-from painpoint.store import Store
+from painpoint.grading.scorecard import Dimension, Scorecard, load_rubric
+from painpoint.scenario.library import Library
+from painpoint.scenario.persona import Connection, Difficulty
+from painpoint.web.store import Store
 
 CARLA = Account(name="carla", role=Role.COACH)
 DAVE = Account(name="dave", role=Role.COACH)
@@ -262,8 +262,8 @@ _CARD: list[Scorecard] = []
 def simulate_card() -> Scorecard:
     """A real scorecard: an average simulated candidate against Teresa, graded offline (computed once)."""
     if not _CARD:
-        from painpoint.library import load_library
-        from painpoint.session import build_grader, build_interview
+        from painpoint.conversation.session import build_grader, build_interview
+        from painpoint.scenario.library import load_library
         from painpoint.settings import Settings
 
         persona = load_library().get(TERESA)
@@ -311,7 +311,7 @@ def test_an_uploaded_scenario_gets_exactly_the_clis_errors(records: Records, lib
     path = tmp_path / "broken.yaml"
     path.write_text(broken)
     cli_result = subprocess.run(
-        [sys.executable, "-m", "painpoint.cli", "personas", "validate", str(path)], capture_output=True, text=True
+        [sys.executable, "-m", "painpoint.cli.main", "personas", "validate", str(path)], capture_output=True, text=True
     )
     assert cli_result.returncode == 2
     with pytest.raises(DataFileError) as caught:
@@ -421,7 +421,7 @@ def test_export_cli_writes_a_learners_attempts(
 
 
 def test_the_auth_secret_is_generated_outside_the_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from painpoint.web import auth_secret
+    from painpoint.web.serve import auth_secret
 
     monkeypatch.delenv("CHAINLIT_AUTH_SECRET", raising=False)
     secret = auth_secret(tmp_path)

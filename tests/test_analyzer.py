@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from painpoint.analysis import Act, Focus, Form
-from painpoint.analyzer import OfflineAnalyzer
-from painpoint.evals import evaluate_analyzer, load_utterance_sets
-from painpoint.library import Library
-from painpoint.persona import Persona
+from painpoint.conversation.analysis import Act, Focus, Form
+from painpoint.conversation.analyzer import OfflineAnalyzer
+from painpoint.grading.evals import evaluate_analyzer, load_utterance_sets
+from painpoint.scenario.library import Library
+from painpoint.scenario.persona import Persona
 
 
 @pytest.mark.parametrize(
@@ -92,7 +92,7 @@ def test_words_only_fallback_still_works(library: Library) -> None:
 def test_llm_analyzer_checks_ids_and_falls_back(analyzer: OfflineAnalyzer, teresa: Persona) -> None:
     import json
 
-    from painpoint.llm_analyzer import LLMAnalyzer
+    from painpoint.conversation.llm_analyzer import LLMAnalyzer
 
     from .conftest import recording_chat
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from painpoint.cli import cli
+from painpoint.cli.main import cli
+from painpoint.conversation.session import build_interview
+from painpoint.conversation.tokens import tiktoken_counter
 from painpoint.errors import MessageTooLongError
-from painpoint.persona import Persona
-from painpoint.session import build_interview
+from painpoint.scenario.persona import Persona
 from painpoint.settings import Settings
-from painpoint.tokens import tiktoken_counter
 
 TERESA = "teresa-lindqvist-payments"
 CONTROL = ("\x00", "\x07", "\x1b", "\r", "\u202e")
@@ -188,7 +188,7 @@ def test_the_command_exits_2_without_a_traceback(
     for name, content in files.items():
         (tmp_path / name).write_bytes(content)
     process = subprocess.run(
-        [sys.executable, "-m", "painpoint.cli", *(a.format(dir=tmp_path) for a in args)],
+        [sys.executable, "-m", "painpoint.cli.main", *(a.format(dir=tmp_path) for a in args)],
         input=b"hello\n",
         capture_output=True,
         cwd=tmp_path,  # where a painpoint.toml is picked up

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, Playwright, sync_playwright
 
-from painpoint.library import Library
+from painpoint.scenario.library import Library
 
 from .conftest import free_port, launch_llama_server, wait_http
 
@@ -50,7 +50,7 @@ class Server:
 
     def start(self) -> Server:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "painpoint.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "painpoint.cli.main", "serve", "--port", str(self.port)],
             env=self.env,
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from painpoint.cli import cli
-from painpoint.library import Library
+from painpoint.cli.main import cli
+from painpoint.scenario.library import Library
 
 from .conftest import REPO
 

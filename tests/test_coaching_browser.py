@@ -19,9 +19,9 @@ import pytest
 import socketio  # type: ignore[import-untyped]
 from playwright.sync_api import Page, Playwright
 
-from painpoint.library import Library
-from painpoint.records import Attempt
-from painpoint.store import Store
+from painpoint.coaching.records import Attempt
+from painpoint.scenario.library import Library
+from painpoint.web.store import Store
 
 from .test_browser import ARGS, ASSISTANT, CHROMIUM, Server, idle, ready, say
 from .test_browser import playwright as playwright
@@ -40,7 +40,7 @@ def run_async(coroutine: Any) -> Any:
 
 def users_cli(server: Server, *args: str, password: str | None = None) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "painpoint.cli", "users", *args, *(["--password-stdin"] if password else [])],
+        [sys.executable, "-m", "painpoint.cli.main", "users", *args, *(["--password-stdin"] if password else [])],
         input=f"{password}\n" if password else None,
         env=server.env,
         capture_output=True,
@@ -325,7 +325,9 @@ def test_a_coach_authors_scenarios_in_the_browser_with_the_clis_errors(
     broken = tmp_path / "broken.yaml"
     broken.write_text(good.replace("difficulty: ", "difficulty: impossible_", 1).replace(TERESA, "carla-drill", 1))
     cli = subprocess.run(
-        [sys.executable, "-m", "painpoint.cli", "personas", "validate", str(broken)], capture_output=True, text=True
+        [sys.executable, "-m", "painpoint.cli.main", "personas", "validate", str(broken)],
+        capture_output=True,
+        text=True,
     )
     problem = cli.stderr.splitlines()[0].removeprefix(f"FAIL {broken}: ").strip()
     assert cli.returncode == 2 and problem
@@ -382,7 +384,10 @@ def test_header_sign_in_behind_a_sign_on_proxy(tmp_path: Path) -> None:
         # Passwords are off in this mode: the proxy is the only door.
         assert http.post("/login", data={"username": "carla", "password": PASSWORDS["carla"]}).status_code == 401
         listing = subprocess.run(
-            [sys.executable, "-m", "painpoint.cli", "users", "list"], env=server.env, capture_output=True, text=True
+            [sys.executable, "-m", "painpoint.cli.main", "users", "list"],
+            env=server.env,
+            capture_output=True,
+            text=True,
         )
         assert "zoe" in listing.stdout and "learner" in listing.stdout
     finally:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import Playwright
 
-from painpoint.library import Library
+from painpoint.scenario.library import Library
 
 from . import test_browser
 from .conftest import REPO, free_port, wait_http

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from painpoint.analysis import Act, Focus, Form, TurnAnalysis
-from painpoint.engine import Engine, Intent, InterviewState, Phase
-from painpoint.persona import Connection, Difficulty, Persona
-from painpoint.rules import EngineRules
+from painpoint.conversation.analysis import Act, Focus, Form, TurnAnalysis
+from painpoint.conversation.engine import Engine, Intent, InterviewState, Phase
+from painpoint.conversation.rules import EngineRules
+from painpoint.scenario.persona import Connection, Difficulty, Persona
 
 
 def ask(*targets: str, form: Form = Form.OPEN, **flags: object) -> TurnAnalysis:

@@ -17,16 +17,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from painpoint.cli import cli
-from painpoint.engine import InterviewState
+from painpoint.cli.main import cli
+from painpoint.conversation.engine import InterviewState
+from painpoint.conversation.interview import Interview
+from painpoint.conversation.session import build_grader, build_interview, shared_offline_analyzer
+from painpoint.conversation.transcript import Transcript, Turn
 from painpoint.errors import ModelUnavailableError
-from painpoint.grader import Grader, parse_transcript
-from painpoint.interview import Interview
-from painpoint.persona import Persona
-from painpoint.scorecard import Scorecard, Source
-from painpoint.session import build_grader, build_interview, shared_offline_analyzer
+from painpoint.grading.grader import Grader, parse_transcript
+from painpoint.grading.scorecard import Scorecard, Source
+from painpoint.scenario.persona import Persona
 from painpoint.settings import Settings
-from painpoint.transcript import Transcript, Turn
 
 from .conftest import free_port
 from .fault_server import Behaviour, FaultServer, cut, delay, malformed, ok, pieces, status

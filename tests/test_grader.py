@@ -9,21 +9,21 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from painpoint.analyzer import OfflineAnalyzer
-from painpoint.cli import cli
-from painpoint.debrief import render_debrief
+from painpoint.cli.main import cli
+from painpoint.conversation.analyzer import OfflineAnalyzer
+from painpoint.conversation.interview import Interview
+from painpoint.conversation.rules import EngineRules
+from painpoint.conversation.simulate import Level, simulate
+from painpoint.conversation.tokens import tiktoken_counter
+from painpoint.conversation.transcript import Transcript
+from painpoint.conversation.voice import ScriptedVoice
 from painpoint.errors import DataFileError
-from painpoint.grader import Grader, load_transcript, parse_transcript
-from painpoint.interview import Interview
-from painpoint.judge import REDACTED, Judge
-from painpoint.library import Library
-from painpoint.persona import Persona
-from painpoint.rules import EngineRules
-from painpoint.scorecard import CriterionScore, Dimension, Source, compute_totals, load_rubric
-from painpoint.simulate import Level, simulate
-from painpoint.tokens import tiktoken_counter
-from painpoint.transcript import Transcript
-from painpoint.voice import ScriptedVoice
+from painpoint.grading.debrief import render_debrief
+from painpoint.grading.grader import Grader, load_transcript, parse_transcript
+from painpoint.grading.judge import REDACTED, Judge
+from painpoint.grading.scorecard import CriterionScore, Dimension, Source, compute_totals, load_rubric
+from painpoint.scenario.library import Library
+from painpoint.scenario.persona import Persona
 
 from .conftest import recording_chat
 

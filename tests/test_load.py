@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from painpoint.bench import served_toml
-from painpoint.library import Library
-from painpoint.load import LoadConfig, run_load
-from painpoint.servers import app_server
+from painpoint.cli.bench import served_toml
+from painpoint.scenario.library import Library
+from painpoint.web.load import LoadConfig, run_load
+from painpoint.web.servers import app_server
 
 pytestmark = [pytest.mark.model, pytest.mark.load]
 

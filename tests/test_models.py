@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import pytest
 
-from painpoint.analysis import TurnAnalysis
-from painpoint.analyzer import OfflineAnalyzer
+from painpoint.conversation.analysis import TurnAnalysis
+from painpoint.conversation.analyzer import OfflineAnalyzer
+from painpoint.conversation.guards import leaks
+from painpoint.conversation.interview import Interview
+from painpoint.conversation.llm_analyzer import LLMAnalyzer
+from painpoint.conversation.rules import EngineRules
+from painpoint.conversation.session import build_interview
+from painpoint.conversation.voice import ChatVoice, VoiceRequest
 from painpoint.errors import ModelUnavailableError
-from painpoint.guards import leaks
-from painpoint.interview import Interview
-from painpoint.llm_analyzer import LLMAnalyzer
 from painpoint.models import LlamaCppChat, build_chat_model, token_counter
-from painpoint.persona import Persona
-from painpoint.rules import EngineRules
-from painpoint.session import build_interview
+from painpoint.scenario.persona import Persona
 from painpoint.settings import Settings
-from painpoint.voice import ChatVoice, VoiceRequest
 
 from .conftest import free_port, smollm2_path
 

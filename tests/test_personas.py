@@ -9,11 +9,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from painpoint.cli import cli
+from painpoint.cli.main import cli
 from painpoint.errors import DataFileError
-from painpoint.library import Library, load_library
-from painpoint.loader import load_file
-from painpoint.persona import Mode, PainKind, Persona
+from painpoint.scenario.library import Library, load_library
+from painpoint.scenario.loader import load_file
+from painpoint.scenario.persona import Mode, PainKind, Persona
 
 from .conftest import REPO
 

@@ -6,13 +6,13 @@ import re
 
 import pytest
 
-from painpoint.analyzer import OfflineAnalyzer
-from painpoint.interview import Interview
-from painpoint.library import Library
-from painpoint.persona import Difficulty, Persona
-from painpoint.rules import EngineRules
-from painpoint.tokens import tiktoken_counter
-from painpoint.voice import ChatVoice, ScriptedVoice
+from painpoint.conversation.analyzer import OfflineAnalyzer
+from painpoint.conversation.interview import Interview
+from painpoint.conversation.rules import EngineRules
+from painpoint.conversation.tokens import tiktoken_counter
+from painpoint.conversation.voice import ChatVoice, ScriptedVoice
+from painpoint.scenario.library import Library
+from painpoint.scenario.persona import Difficulty, Persona
 
 from .conftest import recording_chat
 

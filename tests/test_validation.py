@@ -7,13 +7,13 @@ import json
 import pytest
 import yaml
 
-from painpoint.analyzer import OfflineAnalyzer
-from painpoint.grader import Grader
-from painpoint.library import Library
-from painpoint.persona import Mode
-from painpoint.session import build_interview
+from painpoint.conversation.analyzer import OfflineAnalyzer
+from painpoint.conversation.session import build_interview
+from painpoint.grading.grader import Grader
+from painpoint.grading.validation import ValidationReport, load_validation_set, validate_grader
+from painpoint.scenario.library import Library
+from painpoint.scenario.persona import Mode
 from painpoint.settings import Settings
-from painpoint.validation import ValidationReport, load_validation_set, validate_grader
 
 from .conftest import REPO
 

@@ -10,16 +10,16 @@ import pytest
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk
 
-from painpoint.analyzer import OfflineAnalyzer
-from painpoint.engine import Engine, Intent
+from painpoint.conversation.analyzer import OfflineAnalyzer
+from painpoint.conversation.engine import Engine, Intent
+from painpoint.conversation.guards import Allowed, check_reply, leaks
+from painpoint.conversation.interview import Interview
+from painpoint.conversation.rules import EngineRules
+from painpoint.conversation.tokens import tiktoken_counter
+from painpoint.conversation.voice import ChatVoice, PublicPersona, ScriptedVoice, VoiceRequest, build_messages
 from painpoint.errors import EmptyMessageError, MessageTooLongError, ModelUnavailableError
-from painpoint.guards import Allowed, check_reply, leaks
-from painpoint.interview import Interview
-from painpoint.persona import Connection, Difficulty, Persona
 from painpoint.prompts import PromptError, PromptTemplate
-from painpoint.rules import EngineRules
-from painpoint.tokens import tiktoken_counter
-from painpoint.voice import ChatVoice, PublicPersona, ScriptedVoice, VoiceRequest, build_messages
+from painpoint.scenario.persona import Connection, Difficulty, Persona
 
 from .conftest import RecordingChat, recording_chat
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from painpoint import web
-from painpoint.web import chainlit_root
+from painpoint.web import serve as web
+from painpoint.web.serve import chainlit_root
 
 from .conftest import REPO
 
@@ -45,7 +45,10 @@ def test_processes_starting_together_agree_on_the_generated_secret(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("CHAINLIT_AUTH_SECRET", raising=False)
-    code = "import sys, pathlib; from painpoint.web import auth_secret; print(auth_secret(pathlib.Path(sys.argv[1])))"
+    code = (
+        "import sys, pathlib; from painpoint.web.serve import auth_secret; "
+        "print(auth_secret(pathlib.Path(sys.argv[1])))"
+    )
     processes = [
         subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
         for _ in range(6)

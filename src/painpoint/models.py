@@ -13,9 +13,9 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
+from painpoint.conversation.tokens import CallableCounter, TokenCounter, tiktoken_counter
 from painpoint.errors import ConfigError
 from painpoint.settings import Settings
-from painpoint.tokens import CallableCounter, TokenCounter, tiktoken_counter
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 

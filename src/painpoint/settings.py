@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from painpoint.errors import ConfigError
-from painpoint.loader import format_validation_error
+from painpoint.scenario.loader import format_validation_error
 
 VoiceName = Literal["scripted", "local", "openai"]
 

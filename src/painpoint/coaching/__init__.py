@@ -1,0 +1,1 @@
+"""Coaches and learners: accounts, coaching records, reviews and scenario authoring."""

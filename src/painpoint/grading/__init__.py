@@ -1,0 +1,1 @@
+"""The grader: measurements, the judge, the scorecard, the debrief and the validation sets."""
