@@ -27,6 +27,8 @@ test: $(BIN)/python
 	$(MAKE) lint
 	# Debian's Chromium and a fresh PostgreSQL database for the browser and database tests.
 	PAINPOINT_TEST_POSTGRES=$$(bash scripts/test-services.sh) $(BIN)/pytest
+	# The built wheel, installed alone into a fresh venv, chats and serves from an empty folder.
+	bash scripts/wheel-smoke.sh
 
 lint:
 	$(BIN)/ruff check src tests scripts

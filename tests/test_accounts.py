@@ -424,10 +424,10 @@ def test_the_auth_secret_is_generated_outside_the_repository(tmp_path: Path, mon
     from painpoint.web.serve import auth_secret
 
     monkeypatch.delenv("CHAINLIT_AUTH_SECRET", raising=False)
-    secret = auth_secret(tmp_path)
+    secret = auth_secret(tmp_path / ".painpoint")
     path = tmp_path / ".painpoint" / "auth_secret"
     assert len(secret) >= 48 and path.read_text() == secret and path.stat().st_mode & 0o077 == 0
-    assert auth_secret(tmp_path) == secret
+    assert auth_secret(tmp_path / ".painpoint") == secret
     root = Path(__file__).parents[1]
     tracked = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True).stdout.split()
     assert not [name for name in tracked if name.startswith(".painpoint") or "auth_secret" in name]

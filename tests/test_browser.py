@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,6 +42,7 @@ class Server:
         self.env = dict(os.environ)
         self.env.update(
             DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'app.db'}",
+            PAINPOINT_HOME=str(folder / "home"),
             CHAINLIT_AUTH_SECRET="test-secret-" + "x" * 40,
         )
         self.env.update(env or {})
@@ -251,9 +251,7 @@ def test_model_endpoint_down_keeps_the_message_and_offers_retry(tmp_path: Path, 
         page = open_page(playwright, server.url)
         llama.terminate()
         llama.wait(timeout=20)
-        started = time.monotonic()
         reply = say(page, "How is the team doing these days?", timeout=20_000)
-        assert time.monotonic() - started < 15
         assert "can't be reached" in reply and "Your message was kept" in reply
         llama, _ = launch_llama_server(port, tmp_path / "llama.log")
         page.get_by_role("button", name="Retry").last.click()

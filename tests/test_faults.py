@@ -177,7 +177,7 @@ def test_connection_refused_is_retried_then_clear_and_recovers(
     assert "can't be reached" in str(info.value) and "Connection refused" in str(info.value)
     # Nothing listens, so the server can't count: the client's own log and the backoff's time do.
     assert sum("Retrying request" in r.getMessage() for r in caplog.records) == RETRIES
-    assert 0.375 + 0.75 <= elapsed < 10
+    assert elapsed >= 0.375 + 0.75  # both backoff waits happened (a lower bound: sleeps never end early)
     assert_intact(interview, turns, state)
     with FaultServer(port) as second:
         assert_next_turn_works(interview, second, len(turns))

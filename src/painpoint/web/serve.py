@@ -10,19 +10,19 @@ import sys
 from pathlib import Path
 
 from painpoint.errors import ConfigError
-from painpoint.resources import app_root
+from painpoint.resources import app_root, user_home
 
 
-def auth_secret(root: Path) -> str:
-    """$CHAINLIT_AUTH_SECRET, or a random secret kept (owner-only) in `.painpoint/` so sessions survive restarts.
+def auth_secret(home: Path) -> str:
+    """$CHAINLIT_AUTH_SECRET, or a random secret kept (owner-only) in the user's data folder, surviving restarts.
 
-    Processes starting together on one app root agree on the secret: it is written in full to a file of its own,
+    Processes starting together on one data folder agree on the secret: it is written in full to a file of its own,
     then linked into place, so no process reads a half-written secret or keeps one another has replaced.
     """
     configured = os.environ.get("CHAINLIT_AUTH_SECRET")
     if configured:
         return configured
-    path = root / ".painpoint" / "auth_secret"
+    path = home / "auth_secret"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         draft = path.with_name(f"auth_secret.{os.getpid()}.{secrets.token_hex(4)}")
@@ -39,14 +39,14 @@ def auth_secret(root: Path) -> str:
     return path.read_text().strip()
 
 
-def chainlit_root(root: Path, host: str, port: int) -> Path:
-    """A folder of this process's own for Chainlit, linking to the web app's files in `root`.
+def chainlit_root(root: Path, home: Path, host: str, port: int) -> Path:
+    """A folder of this process's own for Chainlit under the data folder `home`, linking to the app's files in `root`.
 
     Chainlit keeps the files it serves (every element's content) in `.files/` under its app root and deletes that
     folder when it stops, so processes sharing one root would delete each other's files: each `painpoint serve`
-    (one per host and port) runs Chainlit in `.painpoint/serve/HOST-PORT/` instead.
+    (one per host and port) runs Chainlit in `serve/HOST-PORT/` of the data folder instead.
     """
-    folder = root / ".painpoint" / "serve" / re.sub(r"[^\w.-]", "_", f"{host}-{port}")
+    folder = home / "serve" / re.sub(r"[^\w.-]", "_", f"{host}-{port}")
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("chainlit.md", ".chainlit", "public"):
         link, target = folder / name, root / name
@@ -69,10 +69,12 @@ def serve_command(host: str, port: int) -> tuple[list[str], dict[str, str]]:
         root = app_root()
     except FileNotFoundError as exc:
         raise ConfigError(str(exc)) from None
+    home = user_home()
     environment = dict(os.environ)
     environment.update(
-        CHAINLIT_APP_ROOT=str(chainlit_root(root, host, port)),
-        CHAINLIT_AUTH_SECRET=auth_secret(root),
+        PAINPOINT_HOME=str(home),  # Chainlit runs the app from its own folder: the data stays where we started
+        CHAINLIT_APP_ROOT=str(chainlit_root(root, home, host, port)),
+        CHAINLIT_AUTH_SECRET=auth_secret(home),
         CHAINLIT_HOST=host,
         CHAINLIT_PORT=str(port),
     )

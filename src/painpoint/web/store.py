@@ -63,17 +63,16 @@ _PAINPOINT = """CREATE TABLE IF NOT EXISTS painpoint_interviews (
     "updated_at" TEXT NOT NULL)"""
 
 
-def database_url(app_root: Path) -> str:
-    """The async SQLAlchemy URL: $DATABASE_URL (PostgreSQL) or a SQLite file under the app root."""
+def database_url(home: Path) -> str:
+    """The async SQLAlchemy URL: $DATABASE_URL (PostgreSQL) or a SQLite file in the user's data folder `home`."""
     configured = os.environ.get("DATABASE_URL", "").strip()
     if configured:
         for prefix in ("postgres://", "postgresql://"):
             if configured.startswith(prefix):
                 return "postgresql+asyncpg://" + configured[len(prefix) :]
         return configured
-    folder = app_root / ".painpoint"
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite+aiosqlite:///{folder / 'painpoint.db'}"
+    home.mkdir(parents=True, exist_ok=True)
+    return f"sqlite+aiosqlite:///{home / 'painpoint.db'}"
 
 
 class Store:
